@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { EventResults, Status, type DecodedEvent } from '../../protocol/index.js';
+import {
+  ShardRuntime,
+  shardOf,
+  SQLITE_FILE_NAME,
+  SqliteJournal,
+  type CommitGroup,
+  type Journal,
+} from '../index.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-core-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function event(stream: string, overrides: Partial<DecodedEvent> = {}): DecodedEvent {
+  return {
+    id: randomBytes(16),
+    stream,
+    type: 'T',
+    expectedSeq: -1,
+    timestamp: 0,
+    correlationId: null,
+    contentType: 0,
+    payload: randomBytes(8),
+    ...overrides,
+  };
+}
+
+function append(runtime: ShardRuntime, events: DecodedEvent[]): Promise<EventResults> {
+  return new Promise((resolve) => runtime.append(events, null, resolve));
+}
+
+test('a passivated stream continues its seq from its snapshot plus replay', async () => {
+  const dir = tempDir();
+  const runtime = new ShardRuntime(new SqliteJournal(dir, 8), {
+    maxLiveActors: 10,
+    snapshotEvery: 3,
+  });
+  await runtime.start();
+  for (let round = 0; round < 4; round++) {
+    // 50 streams against a cap of 10 live actors: every round passivates and recovers them.
+    const results = await append(
+      runtime,
+      Array.from({ length: 50 }, (_, s) => event(`p-${s}`)),
+    );
+    assert.ok([...results.status].every((status) => status === Status.ok));
+    assert.ok(
+      [...results.seq].every((seq) => seq === round + 1),
+      `round ${round}`,
+    );
+    assert.ok(runtime.liveActors <= 10);
+  }
+  await runtime.close();
+  const db = new Database(join(dir, SQLITE_FILE_NAME), { readonly: true });
+  const snapshots = db.prepare('SELECT COUNT(*) AS n FROM snapshots').get() as { n: number };
+  db.close();
+  assert.equal(snapshots.n, 50, 'passivation and shutdown snapshot every stream');
+
+  const reopened = new ShardRuntime(new SqliteJournal(dir, 8), { maxLiveActors: 10 });
+  await reopened.start();
+  const state = await reopened.streamState('p-7');
+  assert.deepEqual({ seq: state?.seq, counts: state?.eventCounts }, { seq: 4, counts: { T: 4 } });
+  const next = await append(reopened, [event('p-7', { expectedSeq: 4 })]);
+  assert.equal(next.status[0], Status.ok);
+  assert.equal(next.seq[0], 5);
+  await reopened.close();
+});
+
+test('a duplicate older than the in-memory window is found in the journal', async () => {
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 8), { recentIds: 4 });
+  await runtime.start();
+  const first = event('old-dup');
+  await append(runtime, [first]);
+  for (let i = 0; i < 10; i++) await append(runtime, [event('old-dup')]);
+  const again = await append(runtime, [{ ...first }]);
+  assert.equal(again.status[0], Status.duplicate);
+  assert.equal(again.seq[0], 1);
+  await runtime.close();
+});
+
+test('a conflicting row fails only its event; the actor reloads and the rest commits', async () => {
+  const dir = tempDir();
+  const runtime = new ShardRuntime(new SqliteJournal(dir, 8));
+  await runtime.start();
+  assert.equal((await append(runtime, [event('c-1')])).status[0], Status.ok);
+  // A second writer (here: a bug, or a split brain) takes seq 2 of c-1 behind the actor's back.
+  const db = new Database(join(dir, SQLITE_FILE_NAME));
+  db.prepare(
+    `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id, content_type, payload)
+              VALUES (?, 1000000, 'c-1', 2, ?, 'T', 1, NULL, 0, x'00')`,
+  ).run(shardOf('c-1', 1024), randomBytes(16));
+  db.close();
+  const results = await append(runtime, [event('c-1'), event('c-2'), event('c-3')]);
+  assert.deepEqual([...results.status], [Status.unavailable, Status.ok, Status.ok]);
+  const retry = await append(runtime, [event('c-1')]);
+  assert.equal(retry.status[0], Status.ok);
+  assert.equal(retry.seq[0], 3, 'the reloaded actor saw the foreign seq 2');
+  await runtime.close();
+});
+
+/** Fault injection: a journal whose next commit fails. */
+class FailingJournal implements Journal {
+  readonly kind = 'failing';
+  failNext = false;
+  readonly #inner: Journal;
+  constructor(inner: Journal) {
+    this.#inner = inner;
+  }
+  open(shards: number) {
+    return this.#inner.open(shards);
+  }
+  isAvailable() {
+    return this.#inner.isAvailable();
+  }
+  shardOffsets() {
+    return this.#inner.shardOffsets();
+  }
+  loadStreams(streams: readonly string[], recent: number) {
+    return this.#inner.loadStreams(streams, recent);
+  }
+  findEvents(keys: Parameters<Journal['findEvents']>[0]) {
+    return this.#inner.findEvents(keys);
+  }
+  readStream(stream: string, from: number, limit: number) {
+    return this.#inner.readStream(stream, from, limit);
+  }
+  close() {
+    return this.#inner.close();
+  }
+  commit(group: CommitGroup) {
+    if (this.failNext) {
+      this.failNext = false;
+      return Promise.reject(new Error('disk on fire'));
+    }
+    return this.#inner.commit(group);
+  }
+}
+
+test('a failed commit answers unavailable and leaves seqs and offsets as they were', async () => {
+  const journal = new FailingJournal(new SqliteJournal(tempDir(), 8));
+  const runtime = new ShardRuntime(journal);
+  await runtime.start();
+  const first = await append(runtime, [event('f-1')]);
+  journal.failNext = true;
+  const failed = await append(runtime, [event('f-1'), event('f-1')]);
+  assert.deepEqual([...failed.status], [Status.unavailable, Status.unavailable]);
+  assert.match(failed.error.get(0)!, /disk on fire/);
+  const after = await append(runtime, [event('f-1')]);
+  assert.equal(after.seq[0], 2);
+  assert.equal(after.offset[0], first.offset[0]! + 1, 'no offset was lost to the failed group');
+  await runtime.close();
+});
+
+test('queued events beyond the limit answer overloaded; draining answers unavailable', async () => {
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 8), { maxQueuedEvents: 10 });
+  await runtime.start();
+  const accepted = append(
+    runtime,
+    Array.from({ length: 10 }, () => event('q')),
+  );
+  const refused = await append(runtime, [event('q')]);
+  assert.equal(refused.status[0], Status.overloaded);
+  assert.ok([...(await accepted).status].every((s) => s === Status.ok));
+  const drained = runtime.drain();
+  assert.equal((await append(runtime, [event('q')])).status[0], Status.unavailable);
+  await drained;
+  await runtime.close();
+});

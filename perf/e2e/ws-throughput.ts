@@ -1,0 +1,205 @@
+/**
+ * End-to-end throughput of the real server: one local WebSocket client sends 100-event batches
+ * of 120-byte payloads, keeping the server's credit window full, and measures events/s and the
+ * ack latency of each batch (HDR histogram).
+ *
+ *   npm run bench:e2e -- [--events 500000] [--batch 100] [--payload 120] [--runs 3]
+ *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
+ *
+ * `--workers` lists the server configurations to compare in one run (0: the single-threaded
+ * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
+ * events/s instead of flat out; latency is then measured from each batch's scheduled send
+ * time, so a stalled server cannot hide its queueing (no coordinated omission).
+ *
+ * The server runs as its own process with the SQLite journal in a temporary directory. Frames
+ * are encoded before the clock starts, so the client's own encoding cost does not count
+ * against the server. Results go to perf/results/e2e-ws-throughput.json.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as hdr from 'hdr-histogram-js';
+import WebSocket from 'ws';
+import {
+  createBuilder,
+  decodeFrame,
+  encodeAppendBatch,
+  Status,
+  type EventInput,
+} from '../../protocol/index.js';
+import { machineInfo } from '../lib/machine.js';
+import { spawnServer } from '../lib/server-process.js';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500000' },
+    batch: { type: 'string', default: '100' },
+    payload: { type: 'string', default: '120' },
+    streams: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '3' },
+    out: { type: 'string', default: 'perf/results/e2e-ws-throughput.json' },
+    url: { type: 'string' },
+    'api-key': { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '0' },
+  },
+});
+const TOTAL_EVENTS = Number(values.events);
+const BATCH = Number(values.batch);
+const PAYLOAD_BYTES = Number(values.payload);
+const STREAMS = Number(values.streams);
+const RUNS = Number(values.runs);
+const WORKER_CONFIGS = values.workers.split(',').map(Number);
+const RATE = Number(values.rate);
+
+function encodeFrames(): Uint8Array[] {
+  const builder = createBuilder(1 << 20);
+  const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
+  const frames: Uint8Array[] = [];
+  let n = 0;
+  for (let b = 0; b < TOTAL_EVENTS / BATCH; b++) {
+    const events: EventInput[] = [];
+    for (let i = 0; i < BATCH; i++, n++) {
+      events.push({
+        id: Buffer.from(randomUUID().replaceAll('-', ''), 'hex'),
+        stream: `bench-${n % STREAMS}`,
+        type: 'Measured',
+        payload,
+      });
+    }
+    frames.push(encodeAppendBatch(builder, BigInt(b + 1), events).slice());
+  }
+  return frames;
+}
+
+async function run(frames: Uint8Array[], workers: number): Promise<Record<string, number>> {
+  // --url measures a server started elsewhere (for profiling with --cpu-prof or clinic). A
+  // spawned server runs with authentication on and an API key made for the run.
+  const server =
+    values.url === undefined
+      ? await spawnServer({ workers })
+      : {
+          port: Number(new URL(values.url).port),
+          apiKey: values['api-key'] ?? process.env['SHARDLINE_API_KEY'],
+          stop: () => Promise.resolve(),
+        };
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/v1/stream`, {
+    maxPayload: 1 << 30,
+    ...(server.apiKey === undefined
+      ? {}
+      : { headers: { authorization: `Bearer ${server.apiKey}` } }),
+  });
+  const sentAt = new Float64Array(frames.length + 1);
+  let window = 0;
+  let next = 0;
+  let acked = 0;
+  let okEvents = 0;
+  let start = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    const batchIntervalMs = RATE > 0 ? (BATCH / RATE) * 1000 : 0;
+    let timer: NodeJS.Timeout | null = null;
+    const pump = (): void => {
+      const now = performance.now();
+      while (next < frames.length && next - acked < window) {
+        // At a fixed rate, a batch is due at start + n * interval; it is timed from then.
+        const due = RATE > 0 ? start + next * batchIntervalMs : now;
+        if (due > now) break;
+        sentAt[next + 1] = due;
+        socket.send(frames[next++]!);
+      }
+      if (RATE > 0 && next < frames.length && timer === null) {
+        timer = setTimeout(
+          () => {
+            timer = null;
+            pump();
+          },
+          Math.max(0, start + next * batchIntervalMs - performance.now()),
+        );
+      }
+    };
+    socket.on('message', (data: Buffer) => {
+      const frame = decodeFrame(new Uint8Array(data), {
+        maxFrameBytes: 1 << 30,
+        maxEventsPerBatch: 1 << 20,
+      });
+      if (frame.body === 'credit') {
+        window = frame.window;
+        start = performance.now();
+        pump();
+      } else if (frame.body === 'batch_ack') {
+        histogram.recordValue(
+          Math.max(1, Math.round((performance.now() - sentAt[Number(frame.batchId)]!) * 1000)),
+        );
+        for (const status of frame.results.status) if (status === Status.ok) okEvents++;
+        if (++acked === frames.length) resolve();
+        else pump();
+      }
+    });
+    socket.once('error', reject);
+  });
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  socket.close();
+  await server.stop();
+  if (okEvents !== TOTAL_EVENTS)
+    throw new Error(`only ${okEvents} of ${TOTAL_EVENTS} events were ok`);
+  return {
+    eventsPerSecond: Math.round(TOTAL_EVENTS / seconds),
+    seconds: Number(seconds.toFixed(3)),
+    ackLatencyP50Ms: histogram.getValueAtPercentile(50) / 1000,
+    ackLatencyP99Ms: histogram.getValueAtPercentile(99) / 1000,
+    ackLatencyP999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+  };
+}
+
+const frames = encodeFrames();
+const configurations: Record<string, unknown>[] = [];
+const median = (runs: Record<string, number>[], key: string): number => {
+  const sorted = runs.map((r) => r[key]!).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+// Runs alternate between configurations so that drift of the machine hits them all alike.
+const runsByWorkers = new Map<number, Record<string, number>[]>(WORKER_CONFIGS.map((w) => [w, []]));
+for (let r = 0; r < RUNS; r++) {
+  for (const workers of WORKER_CONFIGS) {
+    const result = await run(frames, workers);
+    console.log(`workers=${workers} run ${r + 1}/${RUNS}:`, result);
+    runsByWorkers.get(workers)!.push(result);
+  }
+}
+for (const [workers, runs] of runsByWorkers) {
+  configurations.push({
+    workers,
+    runtime: workers === 0 ? 'single-threaded (uWS thread)' : `${workers} pinned shard worker(s)`,
+    median: {
+      eventsPerSecond: median(runs, 'eventsPerSecond'),
+      ackLatencyP50Ms: median(runs, 'ackLatencyP50Ms'),
+      ackLatencyP99Ms: median(runs, 'ackLatencyP99Ms'),
+      ackLatencyP999Ms: median(runs, 'ackLatencyP999Ms'),
+    },
+    runs,
+  });
+}
+const summary = {
+  benchmark: 'e2e-ws-throughput',
+  command: `npm run bench:e2e -- ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: machineInfo(),
+  workload: {
+    events: TOTAL_EVENTS,
+    batchEvents: BATCH,
+    payloadBytes: PAYLOAD_BYTES,
+    streams: STREAMS,
+    clients: 1,
+    offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
+    journal: 'sqlite (WAL, synchronous=FULL)',
+  },
+  configurations,
+};
+writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
+for (const c of configurations)
+  console.log(JSON.stringify({ workers: c['workers'], ...(c['median'] as object) }));

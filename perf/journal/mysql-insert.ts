@@ -1,0 +1,301 @@
+/**
+ * How to write a group of events into MySQL/MariaDB: multi-row INSERT through prepared
+ * statements versus `batch()` (MariaDB's bulk protocol), measured with the raw driver and
+ * through `MysqlJournal.commit`, plus the worst design (one autocommitted INSERT per event)
+ * for contrast. The raw `batch()` figure with 1,000 rows per transaction is the ceiling the
+ * journal is held to.
+ *
+ *   npm run build && node dist/perf/journal/mysql-insert.js \
+ *     [--rows 200000] [--group 1000] [--payload 120] [--streams 1000] [--runs 5] \
+ *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306]
+ *
+ * Every run writes into a fresh database (`shardline_bench_<time>`, migrated with the
+ * journal's own migrations, dropped afterwards), so that each variant starts from an empty
+ * table. Rows are built before the clock starts. Results (rows/s per run, median, machine, Node,
+ * server version, payload) go to perf/results/mysql-insert.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import mariadb, { type Connection } from 'mariadb';
+import type { JournalEvent } from '../../core/index.js';
+import { parseMysqlUrl } from '../../server/src/journal/journal-url.js';
+import {
+  InsertStrategy,
+  MysqlJournal,
+  mysqlJournalOptions,
+} from '../../server/src/journal/mysql-journal.js';
+import { migrateSchema } from '../../server/src/journal/mysql-migrations.js';
+import { createLogger } from '../../server/src/logger.js';
+import { machineInfo } from '../lib/machine.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '200000' },
+    group: { type: 'string', default: '1000' },
+    payload: { type: 'string', default: '120' },
+    streams: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '5' },
+    'worst-rows': { type: 'string', default: '5000' },
+    url: { type: 'string', default: 'mysql://root@127.0.0.1:3306' },
+    out: { type: 'string', default: 'perf/results/mysql-insert.json' },
+  },
+});
+const ROWS = Number(values.rows);
+const GROUP_ROWS = Number(values.group);
+const PAYLOAD_BYTES = Number(values.payload);
+const STREAMS = Number(values.streams);
+const RUNS = Number(values.runs);
+const WORST_ROWS = Number(values['worst-rows']);
+const SHARDS = 1024;
+const server = parseMysqlUrl(`${values.url}/mysql`);
+
+const COLUMNS =
+  '(shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload)';
+const ROW_PLACEHOLDERS = '(?,?,?,?,?,?,?,?,?,?)';
+
+/** Rows as the runtime would decide them: gap-free offsets per shard, seqs per stream. */
+function makeRows(count: number): JournalEvent[] {
+  const offsets = new Float64Array(SHARDS);
+  const seqs = new Float64Array(STREAMS);
+  const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
+  const now = Date.now();
+  const rows: JournalEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const shard = i % SHARDS;
+    const stream = i % STREAMS;
+    rows.push({
+      shard,
+      offset: ++offsets[shard]!,
+      stream: `bench-${stream}`,
+      seq: ++seqs[stream]!,
+      id: randomBytes(16),
+      type: 'Measured',
+      timestamp: now + i,
+      correlationId: null,
+      contentType: 0,
+      payload,
+    });
+  }
+  return rows;
+}
+
+function params(row: JournalEvent): unknown[] {
+  return [
+    row.shard,
+    row.offset,
+    row.stream,
+    row.seq,
+    row.id,
+    row.type,
+    row.timestamp,
+    row.correlationId,
+    row.contentType,
+    row.payload,
+  ];
+}
+
+function connect(database?: string): Promise<Connection> {
+  return mariadb.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    maxAllowedPacket: 64 * 1024 * 1024,
+    ...(database === undefined ? {} : { database }),
+  });
+}
+
+/** A writer: given its share of the rows, writes them all. */
+type Writer = (rows: JournalEvent[], database: string) => Promise<void>;
+
+const rawBatch: Writer = async (rows, database) => {
+  const conn = await connect(database);
+  const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
+  for (let i = 0; i < rows.length; i += GROUP_ROWS) {
+    await conn.beginTransaction();
+    await conn.batch(sql, rows.slice(i, i + GROUP_ROWS).map(params));
+    await conn.commit();
+  }
+  await conn.end();
+};
+
+const rawMultiRow: Writer = async (rows, database) => {
+  const conn = await connect(database);
+  const statements = new Map<number, string>();
+  for (let i = 0; i < rows.length; i += GROUP_ROWS) {
+    const group = rows.slice(i, i + GROUP_ROWS);
+    let sql = statements.get(group.length);
+    if (sql === undefined) {
+      sql = `INSERT INTO events ${COLUMNS} VALUES ${new Array<string>(group.length).fill(ROW_PLACEHOLDERS).join(',')}`;
+      statements.set(group.length, sql);
+    }
+    await conn.beginTransaction();
+    await conn.execute(sql, group.flatMap(params));
+    await conn.commit();
+  }
+  await conn.end();
+};
+
+const worst: Writer = async (rows, database) => {
+  const conn = await connect(database);
+  const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
+  for (const row of rows) await conn.execute(sql, params(row));
+  await conn.end();
+};
+
+function journalWriter(insertStrategy: InsertStrategy): Writer {
+  return async (rows, database) => {
+    const location = parseMysqlUrl(`${values.url}/${database}`);
+    const journal = new MysqlJournal(
+      mysqlJournalOptions(location, { insertStrategy, poolSize: 1, logLevel: 'silent' }),
+      createLogger('silent'),
+    );
+    await journal.open(SHARDS);
+    for (let i = 0; i < rows.length; i += GROUP_ROWS) {
+      await journal.commit({ events: rows.slice(i, i + GROUP_ROWS), snapshots: [] });
+    }
+    await journal.close();
+  };
+}
+
+interface Variant {
+  name: string;
+  writer: Writer;
+  connections: number;
+  rows: number;
+}
+
+const variants: Variant[] = [
+  { name: 'raw batch()', writer: rawBatch, connections: 1, rows: ROWS },
+  { name: 'raw batch()', writer: rawBatch, connections: 2, rows: ROWS },
+  { name: 'raw multi-row execute', writer: rawMultiRow, connections: 1, rows: ROWS },
+  { name: 'raw multi-row execute', writer: rawMultiRow, connections: 2, rows: ROWS },
+  {
+    name: 'MysqlJournal.commit (batch)',
+    writer: journalWriter(InsertStrategy.batch),
+    connections: 1,
+    rows: ROWS,
+  },
+  {
+    name: 'MysqlJournal.commit (batch)',
+    writer: journalWriter(InsertStrategy.batch),
+    connections: 2,
+    rows: ROWS,
+  },
+  {
+    name: 'MysqlJournal.commit (multi-row)',
+    writer: journalWriter(InsertStrategy.multiRow),
+    connections: 1,
+    rows: ROWS,
+  },
+  {
+    name: 'MysqlJournal.commit (multi-row)',
+    writer: journalWriter(InsertStrategy.multiRow),
+    connections: 2,
+    rows: ROWS,
+  },
+  {
+    name: 'worst: one autocommitted INSERT per event',
+    writer: worst,
+    connections: 1,
+    rows: WORST_ROWS,
+  },
+];
+
+/** One timed run of a variant into a fresh database; returns rows/s. */
+async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<number> {
+  const database = `shardline_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const admin = await connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.query(`USE ${database}`);
+  await migrateSchema(admin, database, database);
+  try {
+    // Each connection writes its own shards (as a shard worker does), so they never collide.
+    const shares = Array.from({ length: variant.connections }, (_, c) =>
+      rows.filter((row) => row.shard % variant.connections === c),
+    );
+    const start = performance.now();
+    await Promise.all(shares.map((share) => variant.writer(share, database)));
+    const seconds = (performance.now() - start) / 1000;
+    const [count] = await admin.query<{ n: bigint }[]>('SELECT COUNT(*) AS n FROM events');
+    if (Number(count!.n) !== rows.length) throw new Error(`${variant.name}: rows missing`);
+    return Math.round(rows.length / seconds);
+  } finally {
+    await admin.query(`DROP DATABASE ${database}`);
+    await admin.end();
+  }
+}
+
+const median = (numbers: number[]): number =>
+  [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
+
+const probe = await connect();
+const serverVersion = probe.serverVersion();
+await probe.end();
+const loadBefore = loadavg();
+const allRows = makeRows(ROWS);
+// Round robin (every variant once, then again): a drift of the machine or of the server (its
+// buffer pool, its redo log) spreads over all variants instead of favouring the first ones.
+const runsOf = variants.map((): number[] => []);
+for (let r = 0; r < RUNS; r++) {
+  for (let v = 0; v < variants.length; v++) {
+    const variant = variants[v]!;
+    const rate = await runOnce(variant, allRows.slice(0, variant.rows));
+    runsOf[v]!.push(rate);
+    console.log(`run ${r + 1}/${RUNS} ${variant.name} x${variant.connections}: ${rate} rows/s`);
+  }
+}
+const results = [];
+for (let v = 0; v < variants.length; v++) {
+  const variant = variants[v]!;
+  const runs = runsOf[v]!;
+  const result = {
+    variant: variant.name,
+    connections: variant.connections,
+    rows: variant.rows,
+    rowsPerTransaction: variant.writer === worst ? 1 : GROUP_ROWS,
+    medianRowsPerSecond: median(runs),
+    // Interference from other work on the machine only ever slows a run down, so the best run
+    // is the better estimate of an undisturbed rate when the spread is wide.
+    bestRowsPerSecond: Math.max(...runs),
+    runs,
+  };
+  console.log(JSON.stringify(result));
+  results.push(result);
+}
+const rawBatch1000 = results.filter((r) => r.variant === 'raw batch()');
+const ceiling = Math.max(...rawBatch1000.map((r) => r.medianRowsPerSecond));
+const bestCeiling = Math.max(...rawBatch1000.map((r) => r.bestRowsPerSecond));
+const summary = {
+  benchmark: 'mysql-insert',
+  command: 'node dist/perf/journal/mysql-insert.js',
+  machine: machineInfo(),
+  server: serverVersion,
+  // The database runs on the same machine: a busy machine shows here, and in the spread of runs.
+  loadAverage1m: { before: loadBefore[0], after: loadavg()[0] },
+  workload: {
+    rows: ROWS,
+    rowsPerTransaction: GROUP_ROWS,
+    payloadBytes: PAYLOAD_BYTES,
+    streams: STREAMS,
+    shards: SHARDS,
+    runs: RUNS,
+    schema: 'events of the journal migrations (PRIMARY KEY (shard, offset), 2 UNIQUE keys)',
+  },
+  ceilingRowsPerSecond: { median: ceiling, best: bestCeiling },
+  results: results.map((r) => ({
+    ...r,
+    ofCeiling: {
+      median: Number((r.medianRowsPerSecond / ceiling).toFixed(2)),
+      best: Number((r.bestRowsPerSecond / bestCeiling).toFixed(2)),
+    },
+  })),
+};
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
+console.log(
+  `ceiling (raw batch(), 1 or 2 connections): median ${ceiling} rows/s, best run ${bestCeiling}`,
+);

@@ -1,0 +1,176 @@
+/** The perf suites' pure helpers: histogram merging, results files, /proc parsing, planning. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { withRatios } from '../compare/outcome.js';
+import {
+  createLatencyHistogram,
+  encodeHistogram,
+  mergeHistograms,
+  recordLatency,
+  summarizeLatency,
+} from '../lib/histogram.js';
+import {
+  parseProcStatCpuSeconds,
+  parseProcStatusMemory,
+  processCpuSeconds,
+  processMemory,
+} from '../lib/proc-stats.js';
+import { markdownTable, writeResults } from '../lib/results.js';
+import { mergeTaskResults, planTasks, splitEvenly } from '../load/distributed-load.js';
+
+describe('latency histograms', () => {
+  test('histograms encoded in workers merge into one with every value', () => {
+    const a = createLatencyHistogram();
+    const b = createLatencyHistogram();
+    for (let i = 1; i <= 1000; i++) recordLatency(a, i * 1000); // 1..1000 ms
+    recordLatency(b, 5_000_000, 10); // ten events at 5 s
+    const merged = mergeHistograms([encodeHistogram(a), encodeHistogram(b)]);
+    assert.equal(merged.totalCount, 1010);
+    const summary = summarizeLatency(merged);
+    assert.equal(summary.count, 1010);
+    assert.ok(Math.abs(summary.p50Ms - 505) < 2, `p50 ${summary.p50Ms}`);
+    assert.ok(Math.abs(summary.maxMs - 5000) < 5, `max ${summary.maxMs}`);
+    assert.ok(summary.p999Ms >= 4990);
+  });
+
+  test('values are clamped into the trackable range; an empty histogram summarises to zeros', () => {
+    const histogram = createLatencyHistogram();
+    recordLatency(histogram, -5);
+    recordLatency(histogram, 1e12);
+    assert.equal(histogram.totalCount, 2);
+    assert.deepEqual(summarizeLatency(createLatencyHistogram()), {
+      count: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      p999Ms: 0,
+      maxMs: 0,
+      meanMs: 0,
+    });
+  });
+});
+
+describe('results files', () => {
+  test('writeResults writes base.json and base.md, creating folders', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perf-results-test-'));
+    try {
+      const written = writeResults(join(dir, 'nested', 'run'), { eventsPerSecond: 12 }, '# Run');
+      assert.deepEqual(written, [join(dir, 'nested', 'run.json'), join(dir, 'nested', 'run.md')]);
+      assert.deepEqual(JSON.parse(readFileSync(written[0]!, 'utf8')), { eventsPerSecond: 12 });
+      assert.equal(readFileSync(written[1]!, 'utf8'), '# Run\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('markdownTable escapes pipes', () => {
+    assert.equal(
+      markdownTable(['Peer', 'Events/s'], [['a|b', 1]]),
+      '| Peer | Events/s |\n| --- | --- |\n| a\\|b | 1 |\n',
+    );
+  });
+});
+
+describe('/proc readers', () => {
+  test('CPU seconds are counted after the last parenthesis of the command name', () => {
+    const stat = '42 (node (worker) x) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 9';
+    assert.equal(parseProcStatCpuSeconds(stat, 100), 3);
+  });
+
+  test('VmRSS and VmHWM are read in bytes', () => {
+    const status = 'Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t11\n';
+    assert.deepEqual(parseProcStatusMemory(status), {
+      rssBytes: 100 * 2 ** 20,
+      peakRssBytes: 200 * 2 ** 20,
+    });
+  });
+
+  test('this process can be measured (on Linux)', { skip: process.platform !== 'linux' }, () => {
+    assert.ok((processCpuSeconds(process.pid) ?? -1) >= 0);
+    assert.ok((processMemory(process.pid)?.rssBytes ?? 0) > 0);
+    assert.equal(processCpuSeconds(2 ** 30), null);
+  });
+});
+
+describe('load planning', () => {
+  test('connections, events and rate are split between threads', () => {
+    assert.deepEqual(splitEvenly(10, 3), [4, 3, 3]);
+    const tasks = planTasks({
+      url: 'ws://x',
+      connections: 5,
+      threads: 2,
+      events: 1001,
+      rate: 10_000,
+      batch: 100,
+      payloadBytes: 120,
+      streams: 10,
+      streamPrefix: 'p-',
+      maxSeconds: 5,
+      windowEvents: 1000,
+    });
+    assert.deepEqual(
+      tasks.map((t) => [t.connections, t.events, t.rate]),
+      [
+        [3, 601, 6000],
+        [2, 400, 4000],
+      ],
+    );
+    assert.equal(planTasks({ ...tasks[0]!, connections: 1, threads: 4 }).length, 1);
+  });
+
+  test('task results merge: sums, the widest time span, events/s of the whole', () => {
+    const histogram = createLatencyHistogram();
+    recordLatency(histogram, 1000, 100);
+    const result = (ok: number, startedAtMs: number, endedAtMs: number) => ({
+      result: {
+        events: ok,
+        ok,
+        duplicate: 0,
+        wrongExpectedSeq: 0,
+        invalid: 0,
+        failed: 0,
+        notSent: 0,
+        seconds: (endedAtMs - startedAtMs) / 1000,
+        eventsPerSecond: 0,
+        startedAtMs,
+        endedAtMs,
+        errors: ['x'],
+      },
+      histogram: encodeHistogram(histogram),
+    });
+    const { merged, histogram: all } = mergeTaskResults([
+      result(100, 1000, 2000),
+      result(100, 1500, 3000),
+    ]);
+    assert.equal(all.totalCount, 200);
+    assert.equal(merged.ok, 200);
+    assert.equal(merged.seconds, 2);
+    assert.equal(merged.eventsPerSecond, 100);
+    assert.equal(merged.ackLatency.count, 200);
+    assert.deepEqual(merged.errors, ['x']);
+  });
+});
+
+describe('compare ratios', () => {
+  test('each peer is divided by the baseline; no baseline gives null', () => {
+    const outcomes = withRatios(
+      [
+        { id: 'base', label: 'B', status: 'ok', eventsPerSecond: 200 },
+        { id: 'peer', label: 'P', status: 'ok', eventsPerSecond: 50 },
+        { id: 'gone', label: 'G', status: 'skipped', reason: 'unreachable' },
+      ],
+      'base',
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.ratioToShardline),
+      [1, 0.25, undefined],
+    );
+    assert.equal(
+      withRatios([{ id: 'peer', label: 'P', status: 'ok', eventsPerSecond: 5 }], 'base')[0]!
+        .ratioToShardline,
+      null,
+    );
+  });
+});

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Runs every test file with node:test. Node 20's `--test` does not expand globs, so this
+// script lists the files itself, and it fails when zero tests ran (an empty run is a broken
+// run, not a green one).
+//
+// Test files: `dist/**/*.test.js` (TypeScript tests, compiled by `npm run build`) and
+// `*.test.mjs` under the source folders (plain-JS tests such as the Terraform validation).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const SOURCE_DIRS = ['core', 'server', 'protocol', 'clients', 'perf', 'terraform'];
+
+function walk(dir, out) {
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, out);
+    else out.push(path);
+  }
+  return out;
+}
+
+const filter = process.argv[2];
+const files = [
+  ...walk(join(root, 'dist'), []).filter((f) => f.endsWith('.test.js')),
+  ...SOURCE_DIRS.flatMap((d) => walk(join(root, d), [])).filter((f) => f.endsWith('.test.mjs')),
+]
+  .map((f) => relative(root, f))
+  .filter((f) => !filter || f.includes(filter))
+  .sort();
+
+if (files.length === 0) {
+  console.error('run-tests: no test files found');
+  process.exit(1);
+}
+
+const tapFile = join(mkdtempSync(join(tmpdir(), 'shardline-tests-')), 'report.tap');
+const result = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
+
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+const tests = count('tests');
+const failed = count('fail');
+const cancelled = count('cancelled');
+console.log(
+  `run-tests: ${files.length} files, ${tests} tests, ${failed} failed, ${cancelled} cancelled`,
+);
+if (tests === 0) {
+  console.error('run-tests: zero tests ran; failing the run');
+  process.exit(1);
+}
+process.exit(result.status ?? 1);

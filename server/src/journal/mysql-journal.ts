@@ -1,0 +1,944 @@
+/**
+ * The production journal: MySQL 8 or MariaDB 10.6+, through the `mariadb` driver.
+ *
+ * Connections: one writer connection, which carries every group commit (the runtime never has
+ * two commits in flight, so neither has the connection), and a small pool for reads. Each
+ * operation runs under a deadline; past it the connection is destroyed rather than waited on.
+ *
+ * Group commit: one transaction per group. The events go in as few INSERT statements as fit
+ * below the server's `max_allowed_packet` (read at `open`), either as multi-row INSERTs
+ * through prepared statements or as one `batch()` (MariaDB's bulk protocol), chosen per server
+ * at `open`: see docs/decisions/0003-mysql-insert-strategy.md. The commit resolves only after
+ * COMMIT returned.
+ *
+ * A failing group: when a row breaks a unique key or a column rule, the transaction is rolled
+ * back and the rows are tried again by halves, each half under a savepoint, until every bad row
+ * is found; then everything is rolled back and `JournalConflictError` lists them all.
+ *
+ * Outages: a circuit breaker opens after consecutive connection failures; while it is open,
+ * `isAvailable()` is false and every method rejects at once with ERR_JOURNAL_UNAVAILABLE. It
+ * probes with exponential backoff and closes by itself when the server answers (and is
+ * writable) again. A connection that reports the server read-only (error 1290, as after an RDS
+ * failover) is destroyed, never reused.
+ *
+ * Credentials never appear in messages or logs: the location prints as `mysql://user:***@…`.
+ */
+import type { Connection, ConnectionConfig, SqlError } from 'mariadb';
+import {
+  bufferView,
+  eventRowValues,
+  JournalConflictError,
+  type CommitGroup,
+  type DuplicateLookup,
+  type EventPosition,
+  type Journal,
+  type JournalEvent,
+  type SnapshotRecord,
+  type StreamRecovery,
+} from '../../../core/index.js';
+import { ShardlineError } from '../../../protocol/index.js';
+import { createLogger, type Logger } from '../logger.js';
+import {
+  BreakerState,
+  CircuitBreaker,
+  DEFAULT_BREAKER_OPTIONS,
+  type CircuitBreakerOptions,
+} from './circuit-breaker.js';
+import { MysqlLocation } from './journal-url.js';
+import {
+  checkSchemaVersion,
+  migrateSchema,
+  readMeta,
+  readSchemaVersion,
+} from './mysql-migrations.js';
+import { connect, MysqlConnectionPool, withDeadline } from './mysql-pool.js';
+
+/** How a group's events are written. */
+export const InsertStrategy = {
+  /** `INSERT … VALUES (…), (…), …` through prepared statements (any server). */
+  multiRow: 'multi-row',
+  /** `batch()`: one bulk command on MariaDB ≥ 10.2.7; one execute per row on MySQL. */
+  batch: 'batch',
+} as const;
+export type InsertStrategy = (typeof InsertStrategy)[keyof typeof InsertStrategy];
+
+export interface MysqlTlsOptions {
+  /** PEM text of the CA bundle to trust (for RDS, its global bundle); null for the system CAs. */
+  ca: string | null;
+}
+
+/**
+ * Everything the journal needs, as plain data (it can cross to a worker thread with
+ * `workerData`). Build it with `mysqlJournalOptions`.
+ */
+export interface MysqlJournalOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Read connections (the writer connection comes on top). */
+  poolSize: number;
+  /** TLS with certificate verification, or null for a plain connection. */
+  tls: MysqlTlsOptions | null;
+  /** Apply pending migrations at `open` (else a schema behind this build refuses to start). */
+  migrate: boolean;
+  /**
+   * The largest payload the server accepts (SHARDLINE_MAX_PAYLOAD_BYTES), checked at `open`
+   * against `max_allowed_packet`; null skips the check.
+   */
+  maxPayloadBytes: number | null;
+  /** `auto` picks per server at `open`; the others are for benchmarks and tests. */
+  insertStrategy: InsertStrategy | 'auto';
+  /** TCP connect plus handshake, in ms. */
+  connectTimeoutMs: number;
+  /** A whole group commit (all statements and COMMIT), in ms. */
+  commitTimeoutMs: number;
+  /** One read, in ms. */
+  readTimeoutMs: number;
+  breaker: Pick<CircuitBreakerOptions, 'failureThreshold' | 'backoffBaseMs' | 'backoffMaxMs'>;
+  /** pino level of the journal's own logger when it builds one (in a worker thread). */
+  logLevel: string;
+}
+
+export const MYSQL_DEFAULT_POOL_SIZE = 4;
+
+export const DEFAULT_MYSQL_JOURNAL_OPTIONS = {
+  poolSize: MYSQL_DEFAULT_POOL_SIZE,
+  tls: null,
+  migrate: true,
+  maxPayloadBytes: null,
+  insertStrategy: 'auto',
+  connectTimeoutMs: 1_000,
+  commitTimeoutMs: 10_000,
+  readTimeoutMs: 5_000,
+  breaker: DEFAULT_BREAKER_OPTIONS,
+  logLevel: 'info',
+} as const satisfies Omit<MysqlJournalOptions, keyof MysqlLocationFields>;
+
+type MysqlLocationFields = Pick<
+  MysqlJournalOptions,
+  'host' | 'port' | 'user' | 'password' | 'database'
+>;
+
+/** Options for `location`, with defaults for everything not overridden. */
+export function mysqlJournalOptions(
+  location: MysqlLocation,
+  overrides: Partial<Omit<MysqlJournalOptions, keyof MysqlLocationFields>> = {},
+): MysqlJournalOptions {
+  return {
+    ...DEFAULT_MYSQL_JOURNAL_OPTIONS,
+    host: location.host,
+    port: location.port,
+    user: location.user,
+    password: location.password,
+    database: location.database,
+    ...overrides,
+  };
+}
+
+/** Columns of `events`, in the order every INSERT binds them. */
+const EVENT_COLUMNS =
+  '(shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload)';
+const EVENT_PARAMS = 10;
+const EVENT_PLACEHOLDERS = '(?,?,?,?,?,?,?,?,?,?)';
+const EVENT_ID_BYTES = 16;
+/** Bytes a row costs in a statement beyond its variable-length values (numbers, prefixes). */
+const ROW_OVERHEAD_BYTES = 128;
+/** Kept free in every packet below `max_allowed_packet` (statement text, headers). */
+const PACKET_HEADROOM_BYTES = 64 * 1024;
+/**
+ * A multi-row statement stops at this many bytes even when `max_allowed_packet` is larger:
+ * past a few MiB a bigger statement gains nothing and costs server memory.
+ */
+const STATEMENT_TARGET_BYTES = 4 * 1024 * 1024;
+/**
+ * Rows per multi-row statement, at most. A power of two: statements are cut into power-of-two
+ * row counts so that only log2(1024) + 1 distinct statements are ever prepared. 10 placeholders
+ * a row keeps it far below the protocol's 65,535 placeholders a statement.
+ */
+const MULTI_ROW_MAX_ROWS = 1024;
+/** Streams per recovery read (an OR list of index ranges, well inside the range optimizer's memory). */
+const READ_CHUNK_KEYS = 500;
+/** Keys per duplicate lookup statement. */
+const FIND_CHUNK_KEYS = 5000;
+/**
+ * Duplicate lookups: the keys travel as one JSON parameter, become a table (JSON_TABLE, MySQL 8
+ * and MariaDB 10.6+), and each joins the unique key (stream, event_id) with one eq_ref lookup,
+ * however many keys there are. Each row names the key it answers (`k`). Measured about 1.5-2x
+ * an OR list of (stream = ? AND event_id = ?) or a UNION ALL table of placeholders (parsing
+ * thousands of placeholders is what costs), and the plan does not depend on the range
+ * optimizer's memory limit (past which an OR list becomes a full table scan).
+ */
+const FIND_EVENTS_SQL = `SELECT q.k, e.seq, e.shard, e.\`offset\`
+  FROM JSON_TABLE(?, '$[*]' COLUMNS (
+         k INT PATH '$[0]',
+         s VARCHAR(200) CHARACTER SET utf8mb4 PATH '$[1]',
+         i CHAR(32) CHARACTER SET ascii PATH '$[2]')) AS q
+  JOIN events e ON e.stream = CAST(q.s AS BINARY) AND e.event_id = UNHEX(q.i)`;
+/** TCP keep-alive on every connection, so that a silently dead peer is noticed. */
+const KEEPALIVE_DELAY_MS = 10_000;
+/** Used to read `max_allowed_packet` itself; the server's value replaces it at `open`. */
+const BOOTSTRAP_MAX_ALLOWED_PACKET_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The server refuses writes: 1290 (ER_OPTION_PREVENTS_STATEMENT, `--read-only`, an RDS
+ * instance after failover), 1836 (ER_READ_ONLY_MODE), 1792 (read-only transaction).
+ */
+const READ_ONLY_ERRNOS: ReadonlySet<number> = new Set([1290, 1836, 1792]);
+/**
+ * Errors caused by one row: duplicate key (1062, 1586), data too long (1406), NULL in a NOT NULL
+ * column (1048), incorrect value (1366), out of range (1264), truncated (1292), check
+ * constraint (3819 MySQL, 4025 MariaDB).
+ */
+const ROW_ERRNOS: ReadonlySet<number> = new Set([
+  1062, 1586, 1406, 1048, 1366, 1264, 1292, 3819, 4025,
+]);
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** An upper bound of the bytes a row takes in a statement (UTF-8 is at most 3 bytes a unit). */
+function rowBytes(event: JournalEvent): number {
+  return (
+    ROW_OVERHEAD_BYTES +
+    event.payload.byteLength +
+    3 * (event.stream.length + event.type.length + (event.correlationId?.length ?? 0))
+  );
+}
+
+/** A row that cannot be sent at all (bigger than a packet, or a malformed id). */
+class BadRowError extends ShardlineError {
+  readonly row: number;
+  constructor(row: number, reason: string) {
+    super('ERR_JOURNAL_ROW', `row ${row} ${reason}`);
+    this.name = 'BadRowError';
+    this.row = row;
+  }
+}
+
+/**
+ * Why a row cannot even be measured or bound, or null. Strict mode catches the rest (a value
+ * too long, a NULL in a NOT NULL column) on the server.
+ */
+function malformation(event: JournalEvent): string | null {
+  // BINARY(16) would silently pad a short id with zero bytes.
+  if (!(event.id instanceof Uint8Array) || event.id.byteLength !== EVENT_ID_BYTES) {
+    return 'has no 16-byte id';
+  }
+  if (typeof event.stream !== 'string' || typeof event.type !== 'string') {
+    return 'has no stream or type';
+  }
+  if (!(event.payload instanceof Uint8Array)) return 'has no payload bytes';
+  return null;
+}
+
+function isRowError(error: unknown): boolean {
+  return error instanceof BadRowError || ROW_ERRNOS.has((error as SqlError).errno);
+}
+
+function isReadOnlyError(error: unknown): boolean {
+  return READ_ONLY_ERRNOS.has((error as SqlError).errno);
+}
+
+/**
+ * Rolls back, or destroys the connection when that fails: a connection left inside a
+ * half-written transaction must never be reused, since the next START TRANSACTION would
+ * commit it implicitly.
+ */
+async function rollback(conn: Connection): Promise<void> {
+  if (!conn.isValid()) return;
+  try {
+    await conn.rollback();
+  } catch {
+    conn.destroy();
+  }
+}
+
+/** Short, credential-free text for an error of the driver or the network. */
+function describe(error: unknown): string {
+  const e = error as Partial<SqlError>;
+  const text = e.sqlMessage ?? e.message ?? String(error);
+  return e.code ? `${e.code}: ${text}` : text;
+}
+
+interface SnapshotRow {
+  stream: Buffer;
+  seq: number;
+  state: Buffer;
+}
+
+interface RecoveryRow {
+  stream: Buffer;
+  seq: number;
+  type: Buffer;
+  ts: number;
+  event_id: Buffer;
+  shard: number;
+  offset: number;
+}
+
+interface EventRow {
+  shard: number;
+  offset: number;
+  stream: Buffer;
+  seq: number;
+  event_id: Buffer;
+  type: Buffer;
+  ts: number;
+  correlation_id: Buffer | null;
+  content_type: number;
+  payload: Buffer;
+}
+
+/** What `open` learnt about the server. */
+export interface MysqlServerInfo {
+  version: string;
+  mariadb: boolean;
+  maxAllowedPacketBytes: number;
+  insertStrategy: InsertStrategy;
+}
+
+/** Counters for metrics and tests. */
+export interface MysqlJournalStats {
+  connectionsOpened: number;
+  /** Connections destroyed: lost, timed out or read-only. */
+  connectionsDestroyed: number;
+  /** Times the circuit breaker opened. */
+  breakerOpened: number;
+  /** Groups that went through the search for bad rows. */
+  rowSearches: number;
+}
+
+export class MysqlJournal implements Journal {
+  readonly kind = 'mysql';
+  /** The database, printable: `mysql://user:***@host:port/db`. */
+  readonly location: string;
+  readonly #options: MysqlJournalOptions;
+  readonly #log: Logger;
+  readonly #connection: ConnectionConfig;
+  readonly #breaker: CircuitBreaker;
+  readonly #writer: MysqlConnectionPool;
+  readonly #readers: MysqlConnectionPool;
+  #server: MysqlServerInfo | null = null;
+  /** Largest statement, in bytes, below `max_allowed_packet`. */
+  #packetLimitBytes = BOOTSTRAP_MAX_ALLOWED_PACKET_BYTES - PACKET_HEADROOM_BYTES;
+  #statementTargetBytes = STATEMENT_TARGET_BYTES;
+  #committing = false;
+  #closed = false;
+  #rowSearches = 0;
+  readonly #multiRowSql = new Map<number, string>();
+
+  constructor(options: MysqlJournalOptions, log: Logger = createLogger(options.logLevel)) {
+    this.#options = options;
+    this.location = new MysqlLocation(
+      options.host,
+      options.port,
+      options.user,
+      options.password,
+      options.database,
+    ).toString();
+    this.#log = log.child({ journal: 'mysql', location: this.location });
+    this.#connection = {
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      database: options.database,
+      connectTimeout: options.connectTimeoutMs,
+      keepAliveDelay: KEEPALIVE_DELAY_MS,
+      maxAllowedPacket: BOOTSTRAP_MAX_ALLOWED_PACKET_BYTES,
+      charset: 'utf8mb4',
+      // Plain numbers in the port: seqs and offsets stay far below 2^53, and checkNumberRange
+      // turns a value that is not exact into an error instead of a silent rounding.
+      bigIntAsNumber: true,
+      insertIdAsNumber: true,
+      decimalAsNumber: true,
+      checkNumberRange: true,
+      // A known session whatever the server's defaults: strict mode (a value too long is an
+      // error, never silently truncated; no ANSI_QUOTES or NO_BACKSLASH_ESCAPES surprises), and
+      // READ COMMITTED so that inserts of different workers take no gap locks on each other.
+      initSql: [
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+        'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+      ],
+      ...(options.tls === null
+        ? // MySQL 8's caching_sha2_password needs the server's RSA key on a plain connection
+          // once its cache is cold (after a restart). Over TLS it is never needed.
+          { allowPublicKeyRetrieval: true }
+        : {
+            ssl:
+              options.tls.ca === null
+                ? { rejectUnauthorized: true }
+                : { ca: options.tls.ca, rejectUnauthorized: true },
+          }),
+    };
+    this.#writer = new MysqlConnectionPool(this.#connection, 1);
+    this.#readers = new MysqlConnectionPool(this.#connection, options.poolSize);
+    this.#breaker = new CircuitBreaker({
+      ...options.breaker,
+      probe: () => this.#probe(),
+      onStateChange: (state, cause) => this.#onBreakerChange(state, cause),
+    });
+  }
+
+  /** What `open` learnt about the server, or null before it. */
+  get server(): MysqlServerInfo | null {
+    return this.#server;
+  }
+
+  get stats(): MysqlJournalStats {
+    return {
+      connectionsOpened: this.#writer.stats.opened + this.#readers.stats.opened,
+      connectionsDestroyed: this.#writer.stats.destroyed + this.#readers.stats.destroyed,
+      breakerOpened: this.#breaker.opened,
+      rowSearches: this.#rowSearches,
+    };
+  }
+
+  /**
+   * Connects, reads the server's version and `max_allowed_packet`, applies or checks the
+   * migrations, and records or checks the shard count.
+   */
+  async open(shards: number): Promise<void> {
+    const conn = await this.#connectOnce('open');
+    try {
+      await this.#inspectServer(conn);
+      if (this.#options.migrate) {
+        const { from, to } = await migrateSchema(conn, this.#options.database, this.location);
+        if (from !== to) this.#log.info({ from, to }, 'journal schema migrated');
+      } else {
+        checkSchemaVersion(await readSchemaVersion(conn), this.location);
+      }
+      await conn.query(
+        `INSERT INTO meta (name, value) VALUES ('shards', ?)
+         ON DUPLICATE KEY UPDATE name = name`,
+        [String(shards)],
+      );
+      const stored = await readMeta(conn, 'shards');
+      if (Number(stored) !== shards) {
+        throw new ShardlineError(
+          'ERR_JOURNAL_SHARDS',
+          `SHARDLINE_SHARDS is ${shards} but the journal at ${this.location} was created with ` +
+            `${stored}; the shard count is fixed for the life of a journal`,
+          { fatal: true },
+        );
+      }
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  }
+
+  /**
+   * Applies pending migrations and returns the versions before and after (for
+   * `shardline migrate`). Does not touch the shard count.
+   */
+  async migrate(): Promise<{ from: number; to: number }> {
+    const conn = await this.#connectOnce('migrate');
+    try {
+      return await migrateSchema(conn, this.#options.database, this.location);
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  }
+
+  async #connectOnce(what: string): Promise<Connection> {
+    try {
+      return await connect(this.#connection);
+    } catch (cause) {
+      throw new ShardlineError(
+        'ERR_JOURNAL_UNAVAILABLE',
+        `${what}: cannot connect to ${this.location}: ${describe(cause)}`,
+        { cause, fatal: true },
+      );
+    }
+  }
+
+  async #inspectServer(conn: Connection): Promise<void> {
+    const info = conn.info!;
+    const mariadbServer = info.isMariaDB();
+    const [row] = await conn.query<{ packet: number }[]>('SELECT @@max_allowed_packet AS packet');
+    const maxAllowedPacketBytes = Number(row!.packet);
+    const bulk = mariadbServer && info.hasMinVersion(10, 2, 7);
+    const insertStrategy =
+      this.#options.insertStrategy === 'auto'
+        ? bulk
+          ? InsertStrategy.batch
+          : InsertStrategy.multiRow
+        : this.#options.insertStrategy;
+    this.#server = {
+      version: info.serverVersion.raw,
+      mariadb: mariadbServer,
+      maxAllowedPacketBytes,
+      insertStrategy,
+    };
+    this.#packetLimitBytes = maxAllowedPacketBytes - PACKET_HEADROOM_BYTES;
+    this.#statementTargetBytes = Math.min(STATEMENT_TARGET_BYTES, this.#packetLimitBytes);
+    // The driver sizes bulk packets and accepts results by this; tell it the truth. (The
+    // pools read this same object for every connection they open from now on.)
+    this.#connection.maxAllowedPacket = maxAllowedPacketBytes;
+    const maxPayload = this.#options.maxPayloadBytes;
+    if (
+      maxPayload !== null &&
+      maxPayload + ROW_OVERHEAD_BYTES + 3 * 1455 > this.#packetLimitBytes
+    ) {
+      throw new ShardlineError(
+        'ERR_CONFIG',
+        `SHARDLINE_MAX_PAYLOAD_BYTES is ${maxPayload}, but ${this.location} has ` +
+          `max_allowed_packet = ${maxAllowedPacketBytes}, too small for such an event; raise ` +
+          'max_allowed_packet on the server or lower SHARDLINE_MAX_PAYLOAD_BYTES',
+        { fatal: true },
+      );
+    }
+    this.#log.info(
+      { server: this.#server.version, maxAllowedPacketBytes, insertStrategy },
+      'journal connected',
+    );
+  }
+
+  isAvailable(): boolean {
+    return !this.#closed && this.#breaker.isClosed();
+  }
+
+  /** Throws unless the journal may reach the server now. */
+  #checkAvailable(what: string): void {
+    if (this.#closed) throw new ShardlineError('ERR_JOURNAL_CLOSED', `${what}: journal is closed`);
+    if (!this.#breaker.isClosed()) {
+      throw new ShardlineError(
+        'ERR_JOURNAL_UNAVAILABLE',
+        `${what}: ${this.location} is unreachable (circuit breaker ${this.#breaker.state})`,
+      );
+    }
+  }
+
+  /**
+   * Runs `work` on a connection of `pool` under a deadline, and sorts its failure: a lost or
+   * timed-out connection is destroyed and counts against the breaker; a read-only server's
+   * connection is destroyed too; any other error is an answer from a healthy server.
+   */
+  async #withConnection<T>(
+    pool: MysqlConnectionPool,
+    timeoutMs: number,
+    what: string,
+    work: (conn: Connection) => Promise<T>,
+  ): Promise<T> {
+    this.#checkAvailable(what);
+    let conn: Connection;
+    try {
+      conn = await pool.acquire(timeoutMs);
+    } catch (cause) {
+      if (cause instanceof ShardlineError) throw cause;
+      this.#breaker.recordFailure(cause);
+      throw new ShardlineError(
+        'ERR_JOURNAL_UNAVAILABLE',
+        `${what}: cannot connect to ${this.location}: ${describe(cause)}`,
+        { cause },
+      );
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.destroy();
+    }, timeoutMs);
+    try {
+      const result = await work(conn);
+      this.#breaker.recordSuccess();
+      pool.release(conn);
+      return result;
+    } catch (cause) {
+      if (timedOut) {
+        pool.destroy(conn);
+        this.#breaker.recordFailure(cause);
+        throw new ShardlineError(
+          'ERR_JOURNAL_TIMEOUT',
+          `${what}: no answer from ${this.location} within ${timeoutMs} ms; connection dropped`,
+          { cause },
+        );
+      }
+      if (isReadOnlyError(cause)) {
+        // After a failover the old primary's connections may stay read-only for ever: drop
+        // this one, and let the breaker probe until the endpoint is writable again.
+        pool.destroy(conn);
+        this.#log.warn(
+          { errno: (cause as SqlError).errno },
+          'server is read-only; connection dropped',
+        );
+        this.#breaker.recordFailure(cause);
+        throw new ShardlineError(
+          'ERR_JOURNAL_UNAVAILABLE',
+          `${what}: ${this.location} is read-only (${describe(cause)}); connection dropped`,
+          { cause },
+        );
+      }
+      if (!conn.isValid() || NETWORK_ERROR_CODES.has((cause as SqlError).code ?? '')) {
+        pool.destroy(conn);
+        this.#breaker.recordFailure(cause);
+        throw new ShardlineError(
+          'ERR_JOURNAL_UNAVAILABLE',
+          `${what}: lost the connection to ${this.location}: ${describe(cause)}`,
+          { cause },
+        );
+      }
+      this.#breaker.recordSuccess();
+      pool.release(conn);
+      if (cause instanceof ShardlineError) throw cause;
+      throw new ShardlineError('ERR_JOURNAL_QUERY', `${what} failed: ${describe(cause)}`, {
+        cause,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #read<T>(what: string, work: (conn: Connection) => Promise<T>): Promise<T> {
+    return this.#withConnection(this.#readers, this.#options.readTimeoutMs, what, work);
+  }
+
+  shardOffsets(): Promise<Map<number, number>> {
+    return this.#read('shardOffsets', async (conn) => {
+      // Answered from the primary key (shard, offset) alone: one index dive per shard.
+      const rows = await conn.query<{ shard: number; top: number }[]>(
+        'SELECT shard, MAX(`offset`) AS top FROM events GROUP BY shard',
+      );
+      return new Map(rows.map((r) => [r.shard, r.top]));
+    });
+  }
+
+  loadStreams(streams: readonly string[], recentIds: number): Promise<StreamRecovery[]> {
+    return this.#read('loadStreams', async (conn) => {
+      const out: StreamRecovery[] = [];
+      for (let start = 0; start < streams.length; start += READ_CHUNK_KEYS) {
+        const chunk = streams.slice(start, start + READ_CHUNK_KEYS);
+        out.push(...(await this.#loadChunk(conn, chunk, recentIds)));
+      }
+      return out;
+    });
+  }
+
+  async #loadChunk(
+    conn: Connection,
+    streams: readonly string[],
+    recentIds: number,
+  ): Promise<StreamRecovery[]> {
+    const snapshots = new Map<string, SnapshotRecord>();
+    const snapshotRows = await conn.query<SnapshotRow[]>(
+      `SELECT stream, seq, state FROM snapshots WHERE stream IN (${streams.map(() => '?').join(',')})`,
+      streams,
+    );
+    for (const r of snapshotRows) {
+      const stream = r.stream.toString('utf8');
+      snapshots.set(stream, { stream, seq: r.seq, state: r.state.toString('utf8') });
+    }
+    // One read per chunk serves both the replay (after the snapshot) and the recent ids (the
+    // last `recentIds` events, which may precede the snapshot).
+    const conditions: string[] = [];
+    const params: (string | number)[] = [];
+    for (const stream of streams) {
+      conditions.push('(stream = ? AND seq > ?)');
+      params.push(stream, Math.max(0, (snapshots.get(stream)?.seq ?? 0) - recentIds));
+    }
+    const rows = await conn.query<RecoveryRow[]>(
+      `SELECT stream, seq, type, ts, event_id, shard, \`offset\` FROM events
+       WHERE ${conditions.join(' OR ')} ORDER BY stream, seq`,
+      params,
+    );
+    const byStream = new Map<string, RecoveryRow[]>();
+    for (const r of rows) {
+      const stream = r.stream.toString('utf8');
+      const list = byStream.get(stream);
+      if (list === undefined) byStream.set(stream, [r]);
+      else list.push(r);
+    }
+    return streams.map((stream) => {
+      const snapshot = snapshots.get(stream) ?? null;
+      const fromSeq = snapshot?.seq ?? 0;
+      const list = byStream.get(stream) ?? [];
+      const replay: StreamRecovery['replay'] = [];
+      for (const r of list) {
+        if (r.seq > fromSeq)
+          replay.push({ seq: r.seq, type: r.type.toString('utf8'), timestamp: r.ts });
+      }
+      const recent = list
+        .slice(Math.max(0, list.length - recentIds))
+        .map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
+      return { stream, snapshot, replay, recent: recentIds === 0 ? [] : recent };
+    });
+  }
+
+  findEvents(keys: readonly DuplicateLookup[]): Promise<(EventPosition | null)[]> {
+    return this.#read('findEvents', async (conn) => {
+      const out = new Array<EventPosition | null>(keys.length).fill(null);
+      let start = 0;
+      while (start < keys.length) {
+        const parts: string[] = [];
+        let bytes = 0;
+        let end = start;
+        while (
+          end < keys.length &&
+          end - start < FIND_CHUNK_KEYS &&
+          bytes < this.#statementTargetBytes
+        ) {
+          const key = keys[end]!;
+          const part = JSON.stringify([end, key.stream, bufferView(key.id).toString('hex')]);
+          parts.push(part);
+          // UTF-16 units to UTF-8 bytes: at most 3 each.
+          bytes += 3 * part.length;
+          end++;
+        }
+        const rows = await conn.query<(EventPosition & { k: number })[]>(FIND_EVENTS_SQL, [
+          `[${parts.join(',')}]`,
+        ]);
+        for (const r of rows) out[r.k] = { seq: r.seq, shard: r.shard, offset: r.offset };
+        start = end;
+      }
+      return out;
+    });
+  }
+
+  readStream(stream: string, fromSeq: number, limit: number): Promise<JournalEvent[]> {
+    return this.#read('readStream', async (conn) => {
+      const rows = await conn.execute<EventRow[]>(
+        `SELECT shard, \`offset\`, stream, seq, event_id, type, ts, correlation_id, content_type,
+                payload
+         FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+        [stream, fromSeq, limit],
+      );
+      return rows.map((r) => ({
+        shard: r.shard,
+        offset: r.offset,
+        stream: r.stream.toString('utf8'),
+        seq: r.seq,
+        id: r.event_id,
+        type: r.type.toString('utf8'),
+        timestamp: r.ts,
+        correlationId: r.correlation_id === null ? null : r.correlation_id.toString('utf8'),
+        contentType: r.content_type,
+        payload: r.payload,
+      }));
+    });
+  }
+
+  async commit(group: CommitGroup): Promise<void> {
+    if (group.events.length === 0 && group.snapshots.length === 0) return;
+    if (this.#committing) {
+      // The port promises one commit in flight; a second one is a bug in the caller.
+      throw new ShardlineError('ERR_JOURNAL_BUSY', 'commit called while a commit is in flight');
+    }
+    this.#committing = true;
+    try {
+      await this.#withConnection(this.#writer, this.#options.commitTimeoutMs, 'commit', (conn) =>
+        this.#commitOn(conn, group),
+      );
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  async #commitOn(conn: Connection, group: CommitGroup): Promise<void> {
+    const { events } = group;
+    await conn.beginTransaction();
+    try {
+      await this.#insertEvents(conn, events, 0, events.length);
+      await this.#upsertSnapshots(conn, group.snapshots);
+      await conn.commit();
+      return;
+    } catch (error) {
+      await rollback(conn);
+      if (!isRowError(error) || !conn.isValid()) throw error;
+      const bad = await this.#findBadRows(conn, events);
+      if (bad.length === 0) {
+        // Not an event: a snapshot row failed. Nothing of the group was written.
+        throw new ShardlineError('ERR_JOURNAL_COMMIT', `commit failed: ${describe(error)}`, {
+          cause: error,
+        });
+      }
+      throw new JournalConflictError(bad, error);
+    }
+  }
+
+  /**
+   * Finds every row that cannot be inserted, by inserting halves under a savepoint: a half that
+   * fails is rolled back to the savepoint and split; a half that succeeds stays, so that a later
+   * row clashing with an earlier row of the same group is the one reported. Nothing is
+   * committed: the transaction is rolled back at the end.
+   */
+  async #findBadRows(conn: Connection, events: readonly JournalEvent[]): Promise<number[]> {
+    this.#rowSearches++;
+    const bad: number[] = [];
+    await conn.beginTransaction();
+    try {
+      const ranges: [number, number][] = [[0, events.length]];
+      // Depth first, left half first: rows are tried in group order.
+      while (ranges.length > 0) {
+        const [lo, hi] = ranges.pop()!;
+        await conn.query('SAVEPOINT shardline_rows');
+        try {
+          await this.#insertEvents(conn, events, lo, hi);
+        } catch (error) {
+          if (!isRowError(error)) throw error;
+          await conn.query('ROLLBACK TO SAVEPOINT shardline_rows');
+          if (hi - lo === 1) bad.push(lo);
+          else {
+            const mid = lo + Math.ceil((hi - lo) / 2);
+            ranges.push([mid, hi], [lo, mid]);
+          }
+        }
+      }
+    } finally {
+      await rollback(conn);
+    }
+    return bad;
+  }
+
+  /** Inserts `events[lo, hi)` in statements below the packet limit. */
+  async #insertEvents(
+    conn: Connection,
+    events: readonly JournalEvent[],
+    lo: number,
+    hi: number,
+  ): Promise<void> {
+    const multiRow = this.#server?.insertStrategy !== InsertStrategy.batch;
+    let start = lo;
+    while (start < hi) {
+      let end = start;
+      let bytes = 0;
+      const maxRows = multiRow ? MULTI_ROW_MAX_ROWS : Number.POSITIVE_INFINITY;
+      while (end < hi && end - start < maxRows) {
+        const event = events[end]!;
+        const problem = malformation(event);
+        if (problem !== null) throw new BadRowError(end, problem);
+        const size = rowBytes(event);
+        if (size > this.#packetLimitBytes) {
+          throw new BadRowError(
+            end,
+            `needs about ${size} bytes, more than max_allowed_packet allows (${this.#packetLimitBytes})`,
+          );
+        }
+        if (end > start && bytes + size > this.#statementTargetBytes) break;
+        bytes += size;
+        end++;
+      }
+      if (multiRow) {
+        // Power-of-two row counts: a handful of prepared statements serve every group size.
+        const count = 2 ** Math.floor(Math.log2(end - start));
+        end = start + count;
+        await conn.execute(this.#multiRowStatement(count), this.#rowParams(events, start, end));
+      } else {
+        await conn.batch(
+          `INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`,
+          this.#rowArrays(events, start, end),
+        );
+      }
+      start = end;
+    }
+  }
+
+  #multiRowStatement(rows: number): string {
+    let sql = this.#multiRowSql.get(rows);
+    if (sql === undefined) {
+      sql = `INSERT INTO events ${EVENT_COLUMNS} VALUES ${new Array<string>(rows).fill(EVENT_PLACEHOLDERS).join(',')}`;
+      this.#multiRowSql.set(rows, sql);
+    }
+    return sql;
+  }
+
+  #rowParams(events: readonly JournalEvent[], start: number, end: number): unknown[] {
+    const params = new Array<unknown>((end - start) * EVENT_PARAMS);
+    let p = 0;
+    for (let i = start; i < end; i++) {
+      for (const value of eventRowValues(events[i]!)) params[p++] = value;
+    }
+    return params;
+  }
+
+  #rowArrays(events: readonly JournalEvent[], start: number, end: number): unknown[][] {
+    const rows = new Array<unknown[]>(end - start);
+    for (let i = start; i < end; i++) rows[i - start] = eventRowValues(events[i]!);
+    return rows;
+  }
+
+  async #upsertSnapshots(conn: Connection, snapshots: readonly SnapshotRecord[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    const now = Date.now();
+    let start = 0;
+    while (start < snapshots.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < snapshots.length && end - start < MULTI_ROW_MAX_ROWS) {
+        const size =
+          ROW_OVERHEAD_BYTES + 3 * (snapshots[end]!.state.length + snapshots[end]!.stream.length);
+        if (end > start && bytes + size > this.#statementTargetBytes) break;
+        bytes += size;
+        end++;
+      }
+      const params: unknown[] = [];
+      for (let i = start; i < end; i++) {
+        const s = snapshots[i]!;
+        params.push(s.stream, s.seq, s.state, now);
+      }
+      // A snapshot only moves forward. The assignments run left to right and `seq` is
+      // compared before it is overwritten, so it comes last. (VALUES() is deprecated on
+      // MySQL 8.0.20+ but is the only form both servers accept.)
+      await conn.query(
+        `INSERT INTO snapshots (stream, seq, state, created_at)
+         VALUES ${new Array<string>(end - start).fill('(?,?,?,?)').join(',')}
+         ON DUPLICATE KEY UPDATE
+           state = IF(VALUES(seq) > seq, VALUES(state), state),
+           created_at = IF(VALUES(seq) > seq, VALUES(created_at), created_at),
+           seq = GREATEST(seq, VALUES(seq))`,
+        params,
+      );
+      start = end;
+    }
+  }
+
+  /** Half-open probe: a fresh connection must answer and the server must take writes. */
+  async #probe(): Promise<void> {
+    const conn = await connect(this.#connection);
+    try {
+      const [row] = await withDeadline(
+        conn,
+        conn.query<{ readOnly: number }[]>('SELECT @@global.read_only AS readOnly'),
+        this.#options.readTimeoutMs,
+      );
+      if (Number(row?.readOnly) !== 0) {
+        throw new ShardlineError('ERR_JOURNAL_UNAVAILABLE', `${this.location} is read-only`);
+      }
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  #onBreakerChange(state: BreakerState, cause: unknown): void {
+    if (state === BreakerState.open && cause !== null) {
+      this.#log.warn(
+        { state, reason: describe(cause) },
+        'journal unavailable: circuit breaker open',
+      );
+      // Every idle connection predates the outage; none is worth a round trip to find out.
+      this.#writer.destroyIdle();
+      this.#readers.destroyIdle();
+    } else if (state === BreakerState.closed) {
+      this.#log.info({ state }, 'journal reachable again: circuit breaker closed');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#breaker.dispose();
+    await Promise.all([this.#writer.end(), this.#readers.end()]);
+  }
+}
+
+/** The journal factory a shard worker imports by module path (see core's `createJournal`). */
+export function createJournal(options: MysqlJournalOptions): MysqlJournal {
+  return new MysqlJournal(options);
+}

@@ -1,0 +1,237 @@
+/**
+ * The composition root: journal → shard runtime → uWS app (WebSocket gateway + HTTP API).
+ */
+import {
+  SharedMutex,
+  ShardRuntime,
+  ShardWorkerPool,
+  SqliteJournal,
+  type EventLimits,
+  type EventRuntime,
+  type ShardRuntimeOptions,
+  type SqliteJournalOptions,
+} from '../../core/index.js';
+import { ShardlineError } from '../../protocol/index.js';
+import type { ServerConfig } from './config.js';
+import { HttpApi } from './http-api.js';
+import { MysqlJournal } from './journal/mysql-journal.js';
+import { MYSQL_JOURNAL_MODULE, mysqlOptionsFromConfig } from './journal/mysql-setup.js';
+import { createLogger, type Logger } from './logger.js';
+import { uws, type us_listen_socket } from './uws.js';
+import { DashboardFeed } from './observability/dashboard.js';
+import { ServerMetrics } from './observability/metrics.js';
+import { AccessControl, MAX_CORRELATION_ID_BYTES } from './security/access.js';
+import { Authenticator } from './security/authenticator.js';
+import { RateLimiter } from './security/rate-limiter.js';
+import { WsGateway, type EdgeServices } from './ws-gateway.js';
+
+export interface RunningServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly runtime: EventRuntime;
+  /**
+   * Graceful shutdown: stop accepting, finish and answer the groups in flight, close every
+   * connection, close the journal.
+   */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(
+  config: ServerConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
+  const limits: EventLimits = {
+    maxStreamBytes: config.maxStreamBytes,
+    maxTypeBytes: config.maxTypeBytes,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxCorrelationIdBytes: MAX_CORRELATION_ID_BYTES,
+    maxTimestampSkewMs: config.maxTimestampSkewS * 1000,
+  };
+  const runtimeOptions: Partial<ShardRuntimeOptions> & { limits: EventLimits } = {
+    shards: config.shards,
+    snapshotEvery: config.snapshotEvery,
+    maxLiveActors: config.maxLiveActors,
+    limits,
+    faults: config.faultInjection,
+  };
+  if (config.faultInjection) log.warn('fault injection is ON: for tests only, never in production');
+  const runtime = await createRuntime(config, runtimeOptions, log);
+  await runtime.start();
+  const journal =
+    config.journal === 'sqlite'
+      ? { kind: 'sqlite', dataDir: config.dataDir }
+      : { kind: 'mysql', location: String(config.journal) };
+  const decodeLimits = {
+    maxFrameBytes: config.maxFrameBytes,
+    maxEventsPerBatch: config.maxEventsPerBatch,
+  };
+  if (!config.auth) {
+    log.warn(
+      'AUTHENTICATION IS OFF (SHARDLINE_AUTH=off): anyone who can reach this port can append, ' +
+        'read and administer. For local development only.',
+    );
+  }
+  const authenticator = await Authenticator.create({
+    enabled: config.auth,
+    keysFile: config.keysFile,
+    jwtSecret: config.jwtSecret || null,
+    jwtPublicKeyFile: config.jwtPublicKeyFile || null,
+    jwtAlgorithm: config.jwtAlgorithm,
+    jwksUrl: config.jwksUrl || null,
+    jwtIssuer: config.jwtIssuer || null,
+    jwtAudience: config.jwtAudience || null,
+  });
+  const app =
+    config.tlsCert === ''
+      ? uws.App()
+      : uws.SSLApp({ cert_file_name: config.tlsCert, key_file_name: config.tlsKey });
+  let gateway: WsGateway | null = null;
+  const metrics = new ServerMetrics(runtime, () => gateway?.connections ?? 0);
+  const dashboard = new DashboardFeed(runtime, (json) => WsGateway.publishDashboard(app, json));
+  const edge: EdgeServices = {
+    access: new AccessControl(
+      authenticator,
+      new RateLimiter({
+        eventsPerSecond: config.rateEventsPerS,
+        batchesPerSecond: config.rateBatchesPerS,
+        connectionsPerPrincipal: config.maxConnectionsPerPrincipal,
+      }),
+      metrics,
+    ),
+    metrics,
+    dashboard,
+    log,
+  };
+  gateway = new WsGateway(runtime, edge, {
+    limits: decodeLimits,
+    creditWindow: config.creditWindow,
+    idleTimeoutS: config.wsIdleTimeoutS,
+  });
+  const api = new HttpApi(runtime, edge, { decodeLimits, eventLimits: limits });
+  gateway.register(app);
+  api.register(app);
+  dashboard.start();
+
+  const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
+    app.listen(config.host, config.port, resolve);
+  });
+  if (listenSocket === false) {
+    // Stop the workers and close the journal, or they would keep the failed process alive.
+    dashboard.stop();
+    await runtime.close();
+    throw new ShardlineError('ERR_LISTEN', `cannot listen on ${config.host}:${config.port}`, {
+      fatal: true,
+    });
+  }
+  const port = uws.us_socket_local_port(listenSocket);
+  log.info(
+    {
+      host: config.host,
+      port,
+      tls: config.tlsCert !== '',
+      auth: config.auth,
+      journal: journal.kind,
+      dataDir: journal.dataDir,
+      location: journal.location,
+      shards: config.shards,
+      workers: config.workers,
+    },
+    'shardline listening',
+  );
+
+  let shutdown: Promise<void> | null = null;
+  return {
+    port,
+    runtime,
+    shutdown() {
+      shutdown ??= (async () => {
+        log.info('shutting down: draining groups in flight');
+        api.startDraining();
+        gateway.stopAccepting();
+        dashboard.stop();
+        uws.us_listen_socket_close(listenSocket);
+        await runtime.close();
+        gateway.closeAll();
+        log.info('shutdown complete');
+      })();
+      return shutdown;
+    },
+  };
+}
+
+/**
+ * The single-threaded runtime on the uWS thread (`workers = 0`), or one shard worker per core
+ * fed by rings, with a read-only view of the journal on this thread for reads.
+ */
+async function createRuntime(
+  config: ServerConfig,
+  runtimeOptions: Partial<ShardRuntimeOptions> & { limits: EventLimits },
+  log: Logger,
+): Promise<EventRuntime> {
+  const mysql = config.journal === 'sqlite' ? null : config.journal;
+  if (config.workers === 0) {
+    const journal =
+      mysql === null
+        ? new SqliteJournal(config.dataDir, 256, null, true)
+        : new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log);
+    return new ShardRuntime(journal, runtimeOptions);
+  }
+  let reader;
+  let writeLock = null;
+  let journalModule: string;
+  let journalOptions: SqliteJournalOptions | ReturnType<typeof mysqlOptionsFromConfig>;
+  if (mysql === null) {
+    // The reader runs the migrations here, before any worker opens the file.
+    reader = new SqliteJournal(config.dataDir, 16, null, true);
+    writeLock = SharedMutex.create();
+    journalOptions = { dataDir: config.dataDir, cacheMiB: 256, writeLock };
+    journalModule = new URL('../../core/src/sqlite-journal.js', import.meta.url).href;
+  } else {
+    // Migrations and the shard-count check run once, here, before any worker connects. A
+    // worker's reads are sequential: one read connection each is enough.
+    reader = new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log);
+    await reader.open(config.shards);
+    journalOptions = mysqlOptionsFromConfig(config, mysql, 1);
+    journalModule = MYSQL_JOURNAL_MODULE;
+  }
+  return new ShardWorkerPool({
+    workers: config.workers,
+    shards: config.shards,
+    pin: config.pin,
+    journalModule,
+    journalOptions,
+    reader,
+    writeLock,
+    runtimeOptions,
+    ringBytes: config.ringBytes,
+    housekeepingMs: 100,
+    idlePassivateMs: config.passivateIdleS * 1000,
+    workerHeapMiB: config.workerHeapMiB,
+    onWorkerEvent: (event) => {
+      if (event.type === 'ready') {
+        if (event.pinFailure !== null && config.pin) {
+          log.warn(
+            { worker: event.worker, reason: event.pinFailure },
+            'shard worker runs unpinned',
+          );
+        }
+        log.info(
+          { worker: event.worker, tid: event.tid, cpus: event.cpusAllowed },
+          'shard worker ready',
+        );
+      } else if (event.type === 'died') {
+        log.error(
+          {
+            worker: event.worker,
+            exitCode: event.exitCode,
+            error: event.error,
+            unanswered: event.unanswered,
+          },
+          'shard worker died; its unanswered events get unavailable',
+        );
+      } else {
+        log.warn({ worker: event.worker, delayMs: event.delayMs }, 'restarting shard worker');
+      }
+    },
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * The MySQL/MariaDB journal against the real server: the shared contract suite with both insert
+ * strategies, then what only this back end has (migrations, packet-size splitting, the circuit
+ * breaker, read-only connections, credentials, TLS).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { journalContract, type JournalStore } from '../../core/test/journal-contract.js';
+import type { JournalEvent } from '../../core/index.js';
+import { parseMysqlUrl } from '../src/journal/journal-url.js';
+import {
+  InsertStrategy,
+  MysqlJournal,
+  mysqlJournalOptions,
+  type MysqlJournalOptions,
+} from '../src/journal/mysql-journal.js';
+import { createLogger, type Logger } from '../src/logger.js';
+import { createTestDatabase, TcpProxy, type TestDatabase } from './mysql-support.js';
+
+const databases: TestDatabase[] = [];
+const journals: MysqlJournal[] = [];
+after(async () => {
+  for (const journal of journals) await journal.close();
+  for (const db of databases) await db.drop();
+});
+
+async function database(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  return db;
+}
+
+const silent = createLogger('silent');
+
+function journalFor(
+  url: string,
+  overrides: Partial<MysqlJournalOptions> = {},
+  log = silent,
+): MysqlJournal {
+  const journal = new MysqlJournal(
+    mysqlJournalOptions(parseMysqlUrl(url), { logLevel: 'silent', ...overrides }),
+    log,
+  );
+  journals.push(journal);
+  return journal;
+}
+
+let maxAllowedPacket = 0;
+before(async () => {
+  const db = await database();
+  const [row] = await db.query<{ packet: number }[]>('SELECT @@max_allowed_packet AS packet');
+  maxAllowedPacket = Number(row!.packet);
+});
+
+for (const insertStrategy of [InsertStrategy.batch, InsertStrategy.multiRow]) {
+  journalContract({
+    name: `mysql (${insertStrategy})`,
+    get oversizePayloadBytes() {
+      return maxAllowedPacket;
+    },
+    async newStore(): Promise<JournalStore> {
+      const db = await database();
+      return {
+        journal: () => journalFor(db.url, { insertStrategy }),
+        setMeta: async (name, value) => {
+          await db.query(
+            'INSERT INTO meta (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)',
+            [name, value],
+          );
+        },
+        countEvents: async () => {
+          const [row] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM events');
+          return Number(row!.n);
+        },
+      };
+    },
+  });
+}
+
+function row(stream: string, seq: number, shard: number, offset: number, payloadBytes = 16) {
+  return {
+    shard,
+    offset,
+    stream,
+    seq,
+    id: randomBytes(16),
+    type: 'T',
+    timestamp: Date.now(),
+    correlationId: null,
+    contentType: 0,
+    payload: randomBytes(payloadBytes),
+  } satisfies JournalEvent;
+}
+
+/** Lines written by a pino logger, for checking what the journal logs. */
+function capturingLogger(): { log: Logger; text: () => string } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { log: pino({ level: 'trace' }, sink) as unknown as Logger, text: () => chunks.join('') };
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  // A deadline so that a broken build fails instead of hanging; not a timing assertion.
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('mysql journal', () => {
+  test('open picks batch() on MariaDB and reads max_allowed_packet', async () => {
+    const db = await database();
+    const journal = journalFor(db.url);
+    await journal.open(16);
+    const server = journal.server!;
+    assert.equal(server.maxAllowedPacketBytes, maxAllowedPacket);
+    if (server.mariadb) assert.equal(server.insertStrategy, InsertStrategy.batch);
+    else assert.equal(server.insertStrategy, InsertStrategy.multiRow);
+  });
+
+  for (const insertStrategy of [InsertStrategy.batch, InsertStrategy.multiRow]) {
+    test(`a group larger than max_allowed_packet commits atomically (${insertStrategy})`, async () => {
+      const db = await database();
+      const journal = journalFor(db.url, { insertStrategy });
+      await journal.open(16);
+      const payloadBytes = 1024 * 1024;
+      const count = Math.ceil((2.5 * maxAllowedPacket) / payloadBytes);
+      const events = Array.from({ length: count }, (_, i) =>
+        row('large', i + 1, 1, i + 1, payloadBytes),
+      );
+      // The last row clashes with the first: the statements already sent must roll back too.
+      const clash = { ...row('large', 1, 2, 1), id: events[0]!.id };
+      await assert.rejects(journal.commit({ events: [...events, clash], snapshots: [] }), {
+        code: 'ERR_JOURNAL_CONFLICT',
+        rows: [count],
+      });
+      const [empty] = await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM events');
+      assert.equal(Number(empty!.n), 0);
+      await journal.commit({ events, snapshots: [] });
+      const stored = await journal.readStream('large', 1, count);
+      assert.equal(stored.length, count);
+      assert.deepEqual(stored[count - 1]!.payload, events[count - 1]!.payload);
+    });
+  }
+
+  test('with migrate off, an empty database refuses to open until `migrate` ran', async () => {
+    const db = await database();
+    const journal = journalFor(db.url, { migrate: false });
+    await assert.rejects(journal.open(16), {
+      code: 'ERR_JOURNAL_SCHEMA',
+      message: /version 0.*shardline migrate/,
+    });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        new URL('../main.js', import.meta.url).pathname,
+        'migrate',
+        '--journal',
+        db.url,
+        '--log-level',
+        'warn',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stderr + cli.stdout);
+    await journalFor(db.url, { migrate: false }).open(16);
+  });
+
+  test('concurrent openers migrate once and agree', async () => {
+    const db = await database();
+    await Promise.all(Array.from({ length: 4 }, () => journalFor(db.url).open(16)));
+    const rows = await db.query<{ name: string; value: string }[]>(
+      'SELECT name, value FROM meta ORDER BY name',
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.value]),
+      [
+        ['schema_version', '1'],
+        ['shards', '16'],
+      ],
+    );
+  });
+
+  test('credentials never appear in errors or logs', async () => {
+    const db = await database();
+    const secret = 'Sup3r-s3cret-p@ss';
+    const url = `mysql://shardline_nobody:${encodeURIComponent(secret)}@127.0.0.1:3306/${db.name}`;
+    assert.ok(!String(parseMysqlUrl(url)).includes(secret));
+    assert.ok(!JSON.stringify({ location: parseMysqlUrl(url) }).includes('s3cret'));
+    const { log, text } = capturingLogger();
+    const journal = journalFor(url, {}, log);
+    const error = await journal.open(16).then(
+      () => assert.fail('open should fail'),
+      (e: unknown) => e as Error,
+    );
+    assert.equal((error as { code?: string }).code, 'ERR_JOURNAL_UNAVAILABLE');
+    assert.match(error.message, /Access denied/);
+    log.error({ err: error }, 'logged like main.ts does');
+    for (const output of [error.message, String(error.stack), text(), JSON.stringify(error)]) {
+      assert.ok(!output.includes(secret) && !output.includes('s3cret'), output);
+    }
+  });
+
+  test('the TLS option reaches the driver (this server has no TLS: open fails cleanly)', async (t) => {
+    const db = await database();
+    const [ssl] = await db.query<{ Value: string }[]>("SHOW VARIABLES LIKE 'have_ssl'");
+    if (ssl?.Value === 'YES') {
+      t.skip('this server has TLS; the refusal cannot be observed');
+      return;
+    }
+    const journal = journalFor(db.url, { tls: { ca: null } });
+    await assert.rejects(journal.open(16), { code: 'ERR_JOURNAL_UNAVAILABLE' });
+  });
+
+  test('the breaker opens when the server goes away, fails fast, and closes by itself', async () => {
+    const db = await database();
+    const proxy = await TcpProxy.start('127.0.0.1', db.location.port);
+    try {
+      const journal = journalFor(db.urlVia('127.0.0.1', proxy.port), {
+        breaker: { failureThreshold: 2, backoffBaseMs: 50, backoffMaxMs: 200 },
+      });
+      await journal.open(16);
+      await journal.commit({ events: [row('b', 1, 1, 1)], snapshots: [] });
+      await proxy.cut();
+      await assert.rejects(journal.commit({ events: [row('b', 2, 1, 2)], snapshots: [] }), {
+        code: 'ERR_JOURNAL_UNAVAILABLE',
+      });
+      await assert.rejects(journal.readStream('b', 1, 10), { code: 'ERR_JOURNAL_UNAVAILABLE' });
+      assert.equal(journal.isAvailable(), false, 'two failures in a row open the breaker');
+      assert.equal(journal.stats.breakerOpened, 1);
+      // Open: every method refuses without touching the network.
+      for (const call of [
+        () => journal.commit({ events: [row('b', 2, 1, 2)], snapshots: [] }),
+        () => journal.readStream('b', 1, 10),
+        () => journal.findEvents([{ stream: 'b', id: randomBytes(16) }]),
+        () => journal.loadStreams(['b'], 4),
+        () => journal.shardOffsets(),
+      ]) {
+        await assert.rejects(call(), {
+          code: 'ERR_JOURNAL_UNAVAILABLE',
+          message: /circuit breaker/,
+        });
+      }
+      await proxy.restore();
+      await eventually(() => journal.isAvailable(), 'the breaker to close');
+      await journal.commit({ events: [row('b', 2, 1, 2)], snapshots: [] });
+      assert.equal((await journal.readStream('b', 1, 10)).length, 2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a read-only server (error 1290) gets its connection destroyed, not reused', async () => {
+    const db = await database();
+    // A user without READ_ONLY ADMIN/SUPER, as on RDS: read_only applies to it.
+    const user = `shardline_ro_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(8).toString('hex');
+    await db.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
+    await db.query(`GRANT ALL PRIVILEGES ON ${db.name}.* TO '${user}'@'%'`);
+    try {
+      const journal = journalFor(`mysql://${user}:${password}@127.0.0.1:3306/${db.name}`, {
+        breaker: { failureThreshold: 2, backoffBaseMs: 50, backoffMaxMs: 200 },
+      });
+      await journal.open(16);
+      await journal.commit({ events: [row('ro', 1, 1, 1)], snapshots: [] });
+      const writerThreads = async () =>
+        (
+          await db.query<{ id: number }[]>(
+            'SELECT id FROM information_schema.processlist WHERE user = ?',
+            [user],
+          )
+        ).map((r) => Number(r.id));
+      const before = await writerThreads();
+      const destroyedBefore = journal.stats.connectionsDestroyed;
+      await db.query('SET GLOBAL read_only = 1');
+      try {
+        await assert.rejects(journal.commit({ events: [row('ro', 2, 1, 2)], snapshots: [] }), {
+          code: 'ERR_JOURNAL_UNAVAILABLE',
+          message: /read-only/,
+        });
+        assert.equal(journal.stats.connectionsDestroyed, destroyedBefore + 1);
+        await eventually(
+          async () => (await writerThreads()).every((id) => !before.includes(id)),
+          'the read-only connection to be gone from the server',
+        );
+      } finally {
+        await db.query('SET GLOBAL read_only = 0');
+      }
+      await eventually(() => journal.isAvailable(), 'the journal to be available');
+      await journal.commit({ events: [row('ro', 2, 1, 2)], snapshots: [] });
+      assert.equal((await journal.readStream('ro', 1, 10)).length, 2);
+    } finally {
+      await db.query('SET GLOBAL read_only = 0');
+      await db.query(`DROP USER '${user}'@'%'`);
+    }
+  });
+
+  test('journals of two workers commit concurrently without interfering', async () => {
+    const db = await database();
+    const [a, b] = [journalFor(db.url), journalFor(db.url)];
+    await Promise.all([a.open(16), b.open(16)]);
+    const commits = [];
+    for (let g = 0; g < 20; g++) {
+      const base = g * 100;
+      commits.push(
+        a.commit({
+          events: Array.from({ length: 100 }, (_, i) =>
+            row(`wa-${i % 7}`, base + i + 1, 0, base + i + 1),
+          ),
+          snapshots: [],
+        }),
+      );
+      commits.push(
+        b.commit({
+          events: Array.from({ length: 100 }, (_, i) =>
+            row(`wb-${i % 7}`, base + i + 1, 1, base + i + 1),
+          ),
+          snapshots: [],
+        }),
+      );
+      await Promise.all(commits.splice(0));
+    }
+    assert.deepEqual(
+      [...(await a.shardOffsets())].sort((x, y) => x[0] - y[0]),
+      [
+        [0, 2000],
+        [1, 2000],
+      ],
+    );
+  });
+});

@@ -1,0 +1,276 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { createBuilder, encodeAppendBatch, Status, type EventInput } from '../../protocol/index.js';
+import {
+  FAULT_ACTOR_THROW,
+  FAULT_WORKER_EXIT,
+  FAULT_WORKER_OOM,
+  FAULT_WORKER_THROW,
+  SQLITE_FILE_NAME,
+  type ShardWorkerPool,
+} from '../../core/index.js';
+import {
+  FrameClient,
+  makeEvents,
+  removeDir,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  uuidBytes,
+  type TestServer,
+} from './support.js';
+
+const servers: TestServer[] = [];
+after(async () => {
+  for (const server of servers) {
+    await server.shutdown();
+    removeDir(server.dataDir);
+  }
+});
+
+async function serve(overrides: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const server = await startTestServer(overrides);
+  servers.push(server);
+  return server;
+}
+
+function poolOf(server: TestServer): ShardWorkerPool {
+  return server.runtime as ShardWorkerPool;
+}
+
+function journalRows(dataDir: string): { stream: string; seq: number; id: string }[] {
+  const db = new Database(join(dataDir, SQLITE_FILE_NAME), { readonly: true });
+  const rows = db
+    .prepare('SELECT stream, seq, hex(event_id) AS id FROM events ORDER BY stream, seq')
+    .all() as { stream: string; seq: number; id: string }[];
+  db.close();
+  return rows;
+}
+
+describe('shard workers', () => {
+  test('with 2 workers, each worker thread is pinned to its own core', async () => {
+    const server = await serve({ workers: 2, pin: true });
+    const workers = poolOf(server).workers;
+    assert.equal(workers.length, 2);
+    for (const worker of workers) {
+      const status = readFileSync(`/proc/self/task/${worker.tid}/status`, 'utf8');
+      const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)![1]!.trim();
+      assert.equal(allowed, String(worker.index), `worker ${worker.index} (tid ${worker.tid})`);
+    }
+  });
+
+  test('a worker killed mid-stream: only ok, duplicate or unavailable; retries leave every event exactly once', async () => {
+    const server = await serve({ workers: 2, faultInjection: true, workerHeapMiB: 96 });
+    const client = await FrameClient.connect(server.wsUrl);
+    const sent: EventInput[] = [];
+    const outcome = new Map<string, number>();
+    let retry: EventInput[] = [];
+    const key = (e: EventInput): string => Buffer.from(e.id).toString('hex');
+    for (let b = 0; b < 40; b++) {
+      const events = makeEvents(50, 20, 'kill-');
+      sent.push(...events);
+      if (b === 10 || b === 25 || b === 33) {
+        // A fault must reach a running worker: wait out the restart of the previous one.
+        while (!poolOf(server).workers.every((w) => w.ready))
+          await new Promise((r) => setTimeout(r, 20));
+      }
+      // Fault events kill a worker while batches keep coming: process.exit in batch 10, an
+      // uncaught exception in 25, running out of heap in 33.
+      if (b === 10)
+        events.push({
+          id: uuidBytes(),
+          stream: 'kill-0',
+          type: FAULT_WORKER_EXIT,
+          payload: new Uint8Array(0),
+        });
+      if (b === 25)
+        events.push({
+          id: uuidBytes(),
+          stream: 'kill-1',
+          type: FAULT_WORKER_THROW,
+          payload: new Uint8Array(0),
+        });
+      if (b === 33)
+        events.push({
+          id: uuidBytes(),
+          stream: 'kill-2',
+          type: FAULT_WORKER_OOM,
+          payload: new Uint8Array(0),
+        });
+      const batch = [...events, ...retry];
+      retry = [];
+      const ack = await client.append(BigInt(b + 1), batch);
+      ack.results.status.forEach((status, i) => {
+        const event = batch[i]!;
+        if (event.type.startsWith('shardline.fault')) return;
+        assert.ok(
+          [Status.ok, Status.duplicate, Status.unavailable].includes(status as 0 | 1 | 4),
+          `status ${status}`,
+        );
+        outcome.set(key(event), status);
+        if (status === Status.unavailable) retry.push(event);
+      });
+    }
+    // Retry with the same ids until every event has an answer that is not unavailable.
+    for (let attempt = 0; retry.length > 0 && attempt < 100; attempt++) {
+      const ack = await client.append(BigInt(1000 + attempt), retry);
+      const next: EventInput[] = [];
+      ack.results.status.forEach((status, i) => {
+        if (status === Status.unavailable) next.push(retry[i]!);
+        else outcome.set(key(retry[i]!), status);
+      });
+      retry = next;
+      if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(retry.length, 0, 'every retried event was eventually committed');
+    const pool = poolOf(server);
+    const restarts = pool.workerStats().reduce((sum, w) => sum + w.workerRestarts, 0);
+    assert.equal(restarts, 3, 'exit, uncaught exception and out-of-memory each restarted a worker');
+    assert.ok([...outcome.values()].every((s) => s === Status.ok || s === Status.duplicate));
+
+    const rows = journalRows(server.dataDir).filter((r) => r.stream.startsWith('kill-'));
+    assert.equal(rows.length, sent.length, 'every event exactly once');
+    assert.equal(new Set(rows.map((r) => r.id)).size, sent.length, 'no id twice');
+    const byStream = new Map<string, number[]>();
+    for (const row of rows)
+      byStream.set(row.stream, [...(byStream.get(row.stream) ?? []), row.seq]);
+    for (const [stream, seqs] of byStream) {
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: seqs.length }, (_, k) => k + 1),
+        `${stream} seqs are gap-free`,
+      );
+    }
+    // Still serving.
+    const after = await client.append(5000n, makeEvents(5, 5, 'after-kill-'));
+    assert.ok([...after.results.status].every((s) => s === Status.ok));
+    await client.close();
+  });
+
+  test('an actor that throws fails only its stream in the batch and restarts from the journal', async () => {
+    const server = await serve({ workers: 2, faultInjection: true });
+    const client = await FrameClient.connect(server.wsUrl);
+    const first = await client.append(1n, makeEvents(6, 3, 'actor-'));
+    assert.ok([...first.results.status].every((s) => s === Status.ok));
+    const ack = await client.append(2n, [
+      { id: uuidBytes(), stream: 'actor-0', type: 'T', payload: new Uint8Array(1) },
+      {
+        id: uuidBytes(),
+        stream: 'actor-0',
+        type: FAULT_ACTOR_THROW,
+        payload: new Uint8Array(1),
+      },
+      { id: uuidBytes(), stream: 'actor-1', type: 'T', payload: new Uint8Array(1) },
+    ]);
+    assert.deepEqual([...ack.results.status], [Status.unavailable, Status.unavailable, Status.ok]);
+    const again = await client.append(3n, [
+      { id: uuidBytes(), stream: 'actor-0', type: 'T', expectedSeq: 2, payload: new Uint8Array(1) },
+    ]);
+    assert.equal(again.results.status[0], Status.ok);
+    assert.equal(again.results.seq[0], 3, 'the restarted actor continued from the journal');
+    await client.close();
+  });
+
+  test('200,000 distinct streams with a cap of 10,000 live actors per worker', async () => {
+    const server = await serve({ workers: 2, maxLiveActors: 10_000, snapshotEvery: 1_000_000 });
+    const client = await FrameClient.connect(server.wsUrl);
+    const pool = poolOf(server);
+    const builder = createBuilder(1 << 20);
+    const payload = new Uint8Array(16);
+    let maxLive = 0;
+    const firstIds: Uint8Array[] = [];
+    for (let b = 0; b < 200; b++) {
+      const events: EventInput[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const id = uuidBytes();
+        if (b === 0) firstIds.push(id);
+        events.push({ id, stream: `many-${b * 1000 + i}`, type: 'T', payload });
+      }
+      client.sendRaw(encodeAppendBatch(builder, BigInt(b + 1), events));
+      const ack = await client.nextOf('batch_ack');
+      assert.ok(
+        [...ack.results.status].every((s) => s === Status.ok),
+        `batch ${b}`,
+      );
+      for (const worker of pool.workerStats()) maxLive = Math.max(maxLive, worker.liveActors);
+    }
+    assert.ok(maxLive <= 10_000, `live actors peaked at ${maxLive}`);
+    assert.ok(maxLive >= 5_000, 'the cap, not a lack of streams, bounded them');
+    // many-0 was passivated long ago (its snapshot was written then); its next event continues.
+    const ack = await client.append(999n, [
+      { id: uuidBytes(), stream: 'many-0', type: 'T', expectedSeq: 1, payload },
+    ]);
+    assert.equal(ack.results.status[0], Status.ok, ack.results.error.get(0));
+    assert.equal(ack.results.seq[0], 2);
+    const retry = await client.append(1000n, [
+      { id: firstIds[0]!, stream: 'many-0', type: 'T', payload },
+    ]);
+    assert.equal(retry.results.status[0], Status.duplicate, 'its old id is still known');
+    assert.equal(retry.results.seq[0], 1);
+    await client.close();
+  });
+
+  test('a producer faster than the workers gets overloaded, memory stays flat, nothing is lost or doubled', async () => {
+    const dataDir = tempDir();
+    const server = await spawnServer(dataDir, [
+      '--workers',
+      '2',
+      '--ring-bytes',
+      '65536',
+      '--credits',
+      '1024',
+    ]);
+    try {
+      const rss = (): number =>
+        Number(
+          /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.process.pid}/status`, 'utf8'))![1],
+        ) * 1024;
+      const client = await FrameClient.connect(server.wsUrl);
+      await client.nextOf('credit');
+      const builder = createBuilder(1 << 20);
+      const sentIds = new Set<string>();
+      let okEvents = 0;
+      let overloaded = 0;
+      let rssAfterWarmUp = 0;
+      let rssPeak = 0;
+      for (let round = 0; round < 20; round++) {
+        const frames: Uint8Array[] = [];
+        for (let b = 0; b < 50; b++) {
+          const events = makeEvents(100, 100, `flood-${round}-`, 120);
+          for (const e of events) sentIds.add(Buffer.from(e.id).toString('hex'));
+          frames.push(encodeAppendBatch(builder, BigInt(round * 100 + b + 1), events).slice());
+        }
+        client.sendBurst(frames);
+        for (let b = 0; b < 50; b++) {
+          const ack = await client.nextOf('batch_ack');
+          for (const status of ack.results.status) {
+            if (status === Status.ok) okEvents++;
+            else if (status === Status.overloaded) overloaded++;
+            else assert.fail(`unexpected status ${status}`);
+          }
+        }
+        if (round === 2) rssAfterWarmUp = rss();
+        if (round > 2) rssPeak = Math.max(rssPeak, rss());
+      }
+      await client.close();
+      assert.ok(overloaded > 0, 'the rings filled and answered overloaded');
+      assert.ok(okEvents > 0);
+      assert.ok(
+        rssPeak < rssAfterWarmUp + 150 * 1024 * 1024,
+        `RSS grew from ${rssAfterWarmUp} to ${rssPeak}`,
+      );
+      server.process.kill('SIGTERM');
+      await server.exited;
+      const rows = journalRows(dataDir);
+      assert.equal(rows.length, okEvents, 'exactly the acknowledged events are in the journal');
+      assert.equal(new Set(rows.map((r) => r.id)).size, rows.length);
+      assert.ok(rows.every((r) => sentIds.has(r.id.toLowerCase())));
+    } finally {
+      server.process.kill('SIGKILL');
+      removeDir(dataDir);
+    }
+  });
+});
