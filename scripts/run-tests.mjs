@@ -5,7 +5,7 @@
 //
 // Test files: `dist/**/*.test.js` (TypeScript tests, compiled by `npm run build`) and
 // `*.test.mjs` under the source folders (plain-JS tests such as the Terraform validation).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -39,18 +39,44 @@ if (files.length === 0) {
 }
 
 const tapFile = join(mkdtempSync(join(tmpdir(), 'shardline-tests-')), 'report.tap');
-const result = spawnSync(
+
+// Bounds, so that a hung test fails the run instead of stalling CI: each test has
+// TEST_TIMEOUT_MS, and the whole run RUN_TIMEOUT_MS. `--test-force-exit` ends a test file once
+// its tests are done, even if something it started (a reconnecting client, a timer) would keep
+// it alive. The runner gets its own process group so that servers spawned by tests, if any
+// outlive their test file, are killed with it at the end and cannot hold CI's output open.
+const TEST_TIMEOUT_MS = 180_000;
+const RUN_TIMEOUT_MS = 45 * 60_000;
+const runner = spawn(
   process.execPath,
   [
     '--test',
+    '--test-force-exit',
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
     `--test-reporter-destination=${tapFile}`,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', detached: true },
 );
+const killGroup = () => {
+  try {
+    process.kill(-runner.pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+};
+let timedOut = false;
+const deadline = setTimeout(() => {
+  timedOut = true;
+  console.error(`run-tests: the run exceeded ${RUN_TIMEOUT_MS / 60_000} min; killing it`);
+  killGroup();
+}, RUN_TIMEOUT_MS);
+const status = await new Promise((resolve) => runner.once('exit', (code) => resolve(code ?? 1)));
+clearTimeout(deadline);
+killGroup();
 
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
 const count = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
@@ -64,4 +90,4 @@ if (tests === 0) {
   console.error('run-tests: zero tests ran; failing the run');
   process.exit(1);
 }
-process.exit(result.status ?? 1);
+process.exit(timedOut ? 1 : status);

@@ -95,12 +95,22 @@ export async function spawnServer(dataDir: string, args: string[] = []): Promise
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
   const lines = createInterface({ input: child.stdout });
+  // Log lines at warn level or above, so that a failed start says why.
+  const complaints: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     lines.on('line', (line) => {
-      const record = JSON.parse(line) as { msg?: string; port?: number };
+      const record = JSON.parse(line) as { msg?: string; port?: number; level?: number };
       if (record.msg === 'shardline listening' && record.port) resolve(record.port);
+      else if ((record.level ?? 0) >= 40) complaints.push(line);
     });
-    void exited.then((code) => reject(new Error(`server exited with ${code} before listening`)));
+    // 'close' comes after the last output line, unlike 'exit'.
+    child.once('close', (code, signal) =>
+      reject(
+        new Error(
+          `server exited with ${code ?? signal} before listening: ${complaints.join('\n')}`,
+        ),
+      ),
+    );
   });
   return {
     process: child,

@@ -194,11 +194,12 @@ describe('retries and connection errors', () => {
       // Stop the server first so that the append is surely pending (sent, never acked) when
       // the connection dies; appended after the kill, it could arrive after the client gave up.
       server.process.kill('SIGSTOP');
-      const pending = client.append('gone-1', 'T', {});
+      // The expectation is attached at once: the client may give up before the kill returns.
+      const pending = assert.rejects(client.append('gone-1', 'T', {}), { code: 'ERR_CONNECT' });
       await new Promise((resolve) => setTimeout(resolve, 50));
       server.process.kill('SIGKILL');
       await server.exited;
-      await assert.rejects(pending, { code: 'ERR_CONNECT' });
+      await pending;
       assert.equal(client.stats().status, 'closed');
       await assert.rejects(client.append('gone-1', 'T', {}), { code: 'ERR_CLIENT_CLOSED' });
       await client.close();
