@@ -6,9 +6,8 @@
 // Test files: `dist/**/*.test.js` (TypeScript tests, compiled by `npm run build`) and
 // `*.test.mjs` under the source folders (plain-JS tests such as the Terraform validation).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { tmpdir } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
 const SOURCE_DIRS = ['core', 'server', 'protocol', 'clients', 'perf', 'terraform'];
@@ -38,8 +37,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const tapFile = join(mkdtempSync(join(tmpdir(), 'shardline-tests-')), 'report.tap');
-
 // Bounds, so that a hung test fails the run instead of stalling CI: each test has
 // TEST_TIMEOUT_MS, and the whole run RUN_TIMEOUT_MS. `--test-force-exit` ends a test file once
 // its tests are done, even if something it started (a reconnecting client, a timer) would keep
@@ -54,13 +51,17 @@ const runner = spawn(
     '--test-force-exit',
     `--test-timeout=${TEST_TIMEOUT_MS}`,
     '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit', detached: true },
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true },
 );
+// The report is echoed as it comes and its tail kept for the totals. (A second reporter
+// writing to a file would lose its end: `--test-force-exit` exits before a file stream flushes.)
+let tail = '';
+runner.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString()).slice(-4096);
+});
 const killGroup = () => {
   try {
     process.kill(-runner.pid, 'SIGKILL');
@@ -74,12 +75,12 @@ const deadline = setTimeout(() => {
   console.error(`run-tests: the run exceeded ${RUN_TIMEOUT_MS / 60_000} min; killing it`);
   killGroup();
 }, RUN_TIMEOUT_MS);
-const status = await new Promise((resolve) => runner.once('exit', (code) => resolve(code ?? 1)));
+const status = await new Promise((resolve) => runner.once('close', (code) => resolve(code ?? 1)));
 clearTimeout(deadline);
 killGroup();
 
-const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-const count = (name) => Number((tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+// The spec reporter ends with lines such as "ℹ tests 229".
+const count = (name) => Number((tail.match(new RegExp(`^ℹ ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
 const tests = count('tests');
 const failed = count('fail');
 const cancelled = count('cancelled');
