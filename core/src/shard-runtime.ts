@@ -291,8 +291,15 @@ export class ShardRuntime implements EventRuntime {
     }
   }
 
-  /** Asks the journal about ids that no actor can rule out from memory. */
-  async #lookUpDuplicates(group: PendingBatch[]): Promise<Map<string, EventPosition>> {
+  /**
+   * Computes every event's id key, and with `askJournal` asks the journal about the ids that no
+   * actor can rule out from memory. Without it, an older duplicate is caught by the journal's
+   * unique (stream, event_id) index at commit, and the group is decided again with the lookups.
+   */
+  async #lookUpDuplicates(
+    group: PendingBatch[],
+    askJournal: boolean,
+  ): Promise<Map<string, EventPosition>> {
     const found = new Map<string, EventPosition>();
     const keys: { stream: string; id: Uint8Array }[] = [];
     const names: string[] = [];
@@ -301,7 +308,7 @@ export class ShardRuntime implements EventRuntime {
         const event = batch.events[i]!;
         const key = idKey(event.id);
         batch.keys[i] = key;
-        if (batch.results.error.has(i)) continue;
+        if (!askJournal || batch.results.error.has(i)) continue;
         const actor = this.#actors.get(event.stream);
         if (actor === undefined || actor.knowsAllIds() || actor.recentEvent(key) !== undefined)
           continue;
@@ -479,13 +486,18 @@ export class ShardRuntime implements EventRuntime {
       );
       this.#actors.delete(decision.rows[row]!.stream);
     }
+    this.#forgetExpectedSeqFailures(group);
+    await this.#reloadOffsets();
+  }
+
+  /** Before a group is decided again: an expected-seq check may come out differently. */
+  #forgetExpectedSeqFailures(group: PendingBatch[]): void {
     for (const batch of group) {
       const { results } = batch;
       for (let i = 0; i < results.length; i++) {
         if (results.status[i] === Status.wrongExpectedSeq) results.error.delete(i);
       }
     }
-    await this.#reloadOffsets();
   }
 
   async #reloadOffsets(): Promise<void> {
@@ -496,6 +508,10 @@ export class ShardRuntime implements EventRuntime {
   }
 
   async #commitGroup(group: PendingBatch[]): Promise<void> {
+    // Optimistic first: most ids are new, and a journal lookup per id the actors cannot rule
+    // out (every id of a stream longer than the recent window) cost a quarter of the commit
+    // loop. A conflict then means an old duplicate (or a stale actor): decide again, asking.
+    let askJournal = false;
     try {
       for (let attempt = 1; ; attempt++) {
         if (!this.#journal.isAvailable()) {
@@ -503,7 +519,7 @@ export class ShardRuntime implements EventRuntime {
         }
         if (this.#offsetsUncertain) await this.#reloadOffsets();
         await this.#loadActors(group);
-        const decision = newDecision(await this.#lookUpDuplicates(group));
+        const decision = newDecision(await this.#lookUpDuplicates(group, askJournal));
         this.#decide(group, decision);
         const snapshots = this.#pendingSnapshots;
         this.#pendingSnapshots = [];
@@ -516,10 +532,15 @@ export class ShardRuntime implements EventRuntime {
           this.stats.groupsCommitted++;
           this.stats.eventsProcessed += decision.rows.length;
         } catch (error) {
-          this.stats.commitFailures++;
           this.#pendingSnapshots = snapshots.concat(this.#pendingSnapshots);
           this.#undo(decision);
-          if (error instanceof JournalConflictError && attempt === 1) {
+          if (error instanceof JournalConflictError && !askJournal) {
+            askJournal = true;
+            this.#forgetExpectedSeqFailures(group);
+            continue;
+          }
+          this.stats.commitFailures++;
+          if (error instanceof JournalConflictError && attempt === 2) {
             await this.#recoverFromConflict(group, decision, error);
             continue;
           }
