@@ -5,13 +5,15 @@
  *
  *   npm run bench:e2e -- [--events 500000] [--batch 100] [--payload 120] [--runs 3]
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
+ *                        [--journal sqlite | mysql://root@127.0.0.1:3306]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
  * events/s instead of flat out; latency is then measured from each batch's scheduled send
  * time, so a stalled server cannot hide its queueing (no coordinated omission).
  *
- * The server runs as its own process with the SQLite journal in a temporary directory. Frames
+ * The server runs as its own process with the SQLite journal in a temporary directory, or with
+ * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Frames
  * are encoded before the clock starts, so the client's own encoding cost does not count
  * against the server. Results go to perf/results/e2e-ws-throughput.json.
  */
@@ -28,6 +30,7 @@ import {
   type EventInput,
 } from '../../protocol/index.js';
 import { machineInfo } from '../lib/machine.js';
+import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
 import { spawnServer } from '../lib/server-process.js';
 
 const { values } = parseArgs({
@@ -42,8 +45,13 @@ const { values } = parseArgs({
     'api-key': { type: 'string' },
     workers: { type: 'string', default: '2' },
     rate: { type: 'string', default: '0' },
+    journal: { type: 'string', default: 'sqlite' },
   },
 });
+const JOURNAL = values.journal;
+if (JOURNAL !== 'sqlite' && !JOURNAL.startsWith('mysql://')) {
+  throw new Error(`--journal is sqlite or a mysql:// server URL, not ${JOURNAL}`);
+}
 const TOTAL_EVENTS = Number(values.events);
 const BATCH = Number(values.batch);
 const PAYLOAD_BYTES = Number(values.payload);
@@ -75,9 +83,14 @@ function encodeFrames(): Uint8Array[] {
 async function run(frames: Uint8Array[], workers: number): Promise<Record<string, number>> {
   // --url measures a server started elsewhere (for profiling with --cpu-prof or clinic). A
   // spawned server runs with authentication on and an API key made for the run.
+  // The event ids are the same in every run, so each run needs an empty journal.
+  let database: FreshDatabase | null = null;
+  if (values.url === undefined && JOURNAL !== 'sqlite') {
+    database = await createFreshDatabase(parseMysqlServer(JOURNAL), 'shardline_e2e');
+  }
   const server =
     values.url === undefined
-      ? await spawnServer({ workers })
+      ? await spawnServer({ workers, ...(database === null ? {} : { journal: database.url }) })
       : {
           port: Number(new URL(values.url).port),
           apiKey: values['api-key'] ?? process.env['SHARDLINE_API_KEY'],
@@ -146,6 +159,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   const seconds = (performance.now() - start) / 1000;
   socket.close();
   await server.stop();
+  await database?.drop();
   if (okEvents !== TOTAL_EVENTS)
     throw new Error(`only ${okEvents} of ${TOTAL_EVENTS} events were ok`);
   return {
@@ -196,7 +210,7 @@ const summary = {
     streams: STREAMS,
     clients: 1,
     offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
-    journal: 'sqlite (WAL, synchronous=FULL)',
+    journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, synchronous=FULL)' : `mysql (${JOURNAL})`,
   },
   configurations,
 };

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -71,6 +72,23 @@ export interface ChildServer {
 }
 
 const serverMain = new URL('../main.js', import.meta.url).pathname;
+
+/**
+ * A free port below Linux's ephemeral range (32768 and up), for a server that a test restarts
+ * on the same port. A port 0 hands out comes from that range, and while the server is down the
+ * kernel may give the same number to an outgoing connection, such as a client reconnecting.
+ */
+export async function restartablePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createNetServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /** The server as its own process (`node dist/server/main.js`), for crash and signal tests. */
 export async function spawnServer(dataDir: string, args: string[] = []): Promise<ChildServer> {

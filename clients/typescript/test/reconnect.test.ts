@@ -14,6 +14,7 @@ import {
 import {
   readStream,
   removeDir,
+  restartablePort,
   spawnServer,
   startTestServer,
   tempDir,
@@ -58,7 +59,7 @@ describe('reconnect', () => {
   let server: ChildServer;
 
   before(async () => {
-    server = await spawnServer(dataDir);
+    server = await spawnServer(dataDir, ['--port', String(await restartablePort())]);
   });
   after(async () => {
     server.process.kill('SIGKILL');

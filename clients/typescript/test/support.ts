@@ -11,6 +11,7 @@ import { decodeFrame, Status } from '../../../protocol/index.js';
 export {
   getJson,
   removeDir,
+  restartablePort,
   spawnServer,
   startTestServer,
   tempDir,
