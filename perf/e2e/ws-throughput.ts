@@ -5,7 +5,7 @@
  *
  *   npm run bench:e2e -- [--events 500000] [--batch 100] [--payload 120] [--runs 3]
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
- *                        [--journal sqlite | mysql://root@127.0.0.1:3306]
+ *                        [--journal sqlite | mysql://root@127.0.0.1:3306] [--ids v7 | random]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
@@ -13,11 +13,12 @@
  * time, so a stalled server cannot hide its queueing (no coordinated omission).
  *
  * The server runs as its own process with the SQLite journal in a temporary directory, or with
- * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Frames
- * are encoded before the clock starts, so the client's own encoding cost does not count
- * against the server. Results go to perf/results/e2e-ws-throughput.json.
+ * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
+ * ids are UUIDv7 (time-ordered), as the SDK makes them, or with `--ids random` 16 random bytes
+ * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
+ * the client's own encoding cost does not count against the server. Results go to perf/results/e2e-ws-throughput.json.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
@@ -29,6 +30,7 @@ import {
   Status,
   type EventInput,
 } from '../../protocol/index.js';
+import { UuidV7Generator } from '../../clients/typescript/index.js';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
 import { spawnServer } from '../lib/server-process.js';
@@ -46,8 +48,12 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     rate: { type: 'string', default: '0' },
     journal: { type: 'string', default: 'sqlite' },
+    ids: { type: 'string', default: 'v7' },
   },
 });
+if (values.ids !== 'v7' && values.ids !== 'random') {
+  throw new Error(`--ids is v7 or random, not ${values.ids}`);
+}
 const JOURNAL = values.journal;
 if (JOURNAL !== 'sqlite' && !JOURNAL.startsWith('mysql://')) {
   throw new Error(`--journal is sqlite or a mysql:// server URL, not ${JOURNAL}`);
@@ -65,11 +71,13 @@ function encodeFrames(): Uint8Array[] {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const frames: Uint8Array[] = [];
   let n = 0;
+  const v7 = new UuidV7Generator();
+  const newId = (): Uint8Array => (values.ids === 'v7' ? v7.next() : randomBytes(16));
   for (let b = 0; b < TOTAL_EVENTS / BATCH; b++) {
     const events: EventInput[] = [];
     for (let i = 0; i < BATCH; i++, n++) {
       events.push({
-        id: Buffer.from(randomUUID().replaceAll('-', ''), 'hex'),
+        id: newId(),
         stream: `bench-${n % STREAMS}`,
         type: 'Measured',
         payload,
@@ -210,6 +218,7 @@ const summary = {
     streams: STREAMS,
     clients: 1,
     offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
+    eventIds: values.ids === 'v7' ? 'UUIDv7 (as the SDK makes them)' : '16 random bytes',
     journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, synchronous=FULL)' : `mysql (${JOURNAL})`,
   },
   configurations,
