@@ -272,6 +272,23 @@ export function journalContract(harness: JournalHarness): void {
         );
       }));
 
+    test('shardOffsets finds every shard, all written, one far behind the rest', () =>
+      withStore(async (_store, open) => {
+        // The back ends read positions from the highest offset down; a shard whose top lies
+        // 12,000 rows below the others' (past one read chunk) must still be found.
+        const journal = await open();
+        const rows = [...streamRows('behind', 1, 0)];
+        for (let shard = 1; shard < SHARDS; shard++) {
+          rows.push(...streamRows(`ahead-${shard}`, shard === 1 ? 12_000 : 3, shard));
+        }
+        await journal.commit(group(rows));
+        const tops = await journal.shardOffsets();
+        assert.equal(tops.size, SHARDS);
+        assert.equal(tops.get(0), 1);
+        assert.equal(tops.get(1), 12_000);
+        assert.equal(tops.get(SHARDS - 1), 3);
+      }));
+
     test('snapshots: the newest wins; loadStreams returns snapshot, replay and recent ids', () =>
       withStore(async (_store, open) => {
         const journal = await open();

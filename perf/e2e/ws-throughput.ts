@@ -18,7 +18,6 @@
  * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
  * the client's own encoding cost does not count against the server. Results go to perf/results/e2e-ws-throughput.json.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
@@ -30,7 +29,7 @@ import {
   Status,
   type EventInput,
 } from '../../protocol/index.js';
-import { UuidV7Generator } from '../../clients/typescript/index.js';
+import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
 import { spawnServer } from '../lib/server-process.js';
@@ -51,9 +50,7 @@ const { values } = parseArgs({
     ids: { type: 'string', default: 'v7' },
   },
 });
-if (values.ids !== 'v7' && values.ids !== 'random') {
-  throw new Error(`--ids is v7 or random, not ${values.ids}`);
-}
+const EVENT_IDS = parseEventIdKind(values.ids);
 const JOURNAL = values.journal;
 if (JOURNAL !== 'sqlite' && !JOURNAL.startsWith('mysql://')) {
   throw new Error(`--journal is sqlite or a mysql:// server URL, not ${JOURNAL}`);
@@ -71,8 +68,7 @@ function encodeFrames(): Uint8Array[] {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const frames: Uint8Array[] = [];
   let n = 0;
-  const v7 = new UuidV7Generator();
-  const newId = (): Uint8Array => (values.ids === 'v7' ? v7.next() : randomBytes(16));
+  const newId = eventIdSource(EVENT_IDS);
   for (let b = 0; b < TOTAL_EVENTS / BATCH; b++) {
     const events: EventInput[] = [];
     for (let i = 0; i < BATCH; i++, n++) {
@@ -218,7 +214,7 @@ const summary = {
     streams: STREAMS,
     clients: 1,
     offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
-    eventIds: values.ids === 'v7' ? 'UUIDv7 (as the SDK makes them)' : '16 random bytes',
+    eventIds: describeEventIds(EVENT_IDS),
     journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, synchronous=FULL)' : `mysql (${JOURNAL})`,
   },
   configurations,

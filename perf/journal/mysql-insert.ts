@@ -7,11 +7,13 @@
  *
  *   npm run build && node dist/perf/journal/mysql-insert.js \
  *     [--rows 200000] [--group 1000] [--payload 120] [--streams 1000] [--runs 5] \
- *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306]
+ *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306] [--ids v7 | random]
  *
  * Every run writes into a fresh database (`shardline_bench_<time>`, migrated with the
  * journal's own migrations, dropped afterwards), so that each variant starts from an empty
- * table. Rows are built before the clock starts. Results (rows/s per run, median, machine, Node,
+ * table. Event ids are UUIDv7 as the SDK makes them (`--ids random`: random bytes), as in
+ * `bench:e2e`, so that its end-to-end figure compares with this ceiling. Rows are built before
+ * the clock starts. Results (rows/s per run, median, machine, Node,
  * server version, payload) go to perf/results/mysql-insert.json.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,8 +29,9 @@ import {
   MysqlJournal,
   mysqlJournalOptions,
 } from '../../server/src/journal/mysql-journal.js';
-import { migrateSchema } from '../../server/src/journal/mysql-migrations.js';
+import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/mysql-migrations.js';
 import { createLogger } from '../../server/src/logger.js';
+import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 
 const { values } = parseArgs({
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     'worst-rows': { type: 'string', default: '5000' },
     url: { type: 'string', default: 'mysql://root@127.0.0.1:3306' },
+    ids: { type: 'string', default: 'v7' },
     out: { type: 'string', default: 'perf/results/mysql-insert.json' },
   },
 });
@@ -63,6 +67,7 @@ function makeRows(count: number): JournalEvent[] {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const now = Date.now();
   const rows: JournalEvent[] = [];
+  const newId = eventIdSource(parseEventIdKind(values.ids));
   for (let i = 0; i < count; i++) {
     const shard = i % SHARDS;
     const stream = i % STREAMS;
@@ -71,7 +76,7 @@ function makeRows(count: number): JournalEvent[] {
       offset: ++offsets[shard]!,
       stream: `bench-${stream}`,
       seq: ++seqs[stream]!,
-      id: randomBytes(16),
+      id: newId(),
       type: 'Measured',
       timestamp: now + i,
       correlationId: null,
@@ -111,40 +116,52 @@ function connect(database?: string): Promise<Connection> {
 /** A writer: given its share of the rows, writes them all. */
 type Writer = (rows: JournalEvent[], database: string) => Promise<void>;
 
-const rawBatch: Writer = async (rows, database) => {
+/**
+ * Runs `body` on a connection of its own. On failure the connection is destroyed, not left
+ * open in a transaction: its metadata lock would make the run's DROP DATABASE wait for ever.
+ */
+async function onConnection(database: string, body: (conn: Connection) => Promise<void>) {
   const conn = await connect(database);
-  const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
-  for (let i = 0; i < rows.length; i += GROUP_ROWS) {
-    await conn.beginTransaction();
-    await conn.batch(sql, rows.slice(i, i + GROUP_ROWS).map(params));
-    await conn.commit();
+  try {
+    await body(conn);
+  } catch (error) {
+    conn.destroy();
+    throw error;
   }
   await conn.end();
-};
+}
 
-const rawMultiRow: Writer = async (rows, database) => {
-  const conn = await connect(database);
-  const statements = new Map<number, string>();
-  for (let i = 0; i < rows.length; i += GROUP_ROWS) {
-    const group = rows.slice(i, i + GROUP_ROWS);
-    let sql = statements.get(group.length);
-    if (sql === undefined) {
-      sql = `INSERT INTO events ${COLUMNS} VALUES ${new Array<string>(group.length).fill(ROW_PLACEHOLDERS).join(',')}`;
-      statements.set(group.length, sql);
+const rawBatch: Writer = (rows, database) =>
+  onConnection(database, async (conn) => {
+    const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
+    for (let i = 0; i < rows.length; i += GROUP_ROWS) {
+      await conn.beginTransaction();
+      await conn.batch(sql, rows.slice(i, i + GROUP_ROWS).map(params));
+      await conn.commit();
     }
-    await conn.beginTransaction();
-    await conn.execute(sql, group.flatMap(params));
-    await conn.commit();
-  }
-  await conn.end();
-};
+  });
 
-const worst: Writer = async (rows, database) => {
-  const conn = await connect(database);
-  const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
-  for (const row of rows) await conn.execute(sql, params(row));
-  await conn.end();
-};
+const rawMultiRow: Writer = (rows, database) =>
+  onConnection(database, async (conn) => {
+    const statements = new Map<number, string>();
+    for (let i = 0; i < rows.length; i += GROUP_ROWS) {
+      const group = rows.slice(i, i + GROUP_ROWS);
+      let sql = statements.get(group.length);
+      if (sql === undefined) {
+        sql = `INSERT INTO events ${COLUMNS} VALUES ${new Array<string>(group.length).fill(ROW_PLACEHOLDERS).join(',')}`;
+        statements.set(group.length, sql);
+      }
+      await conn.beginTransaction();
+      await conn.execute(sql, group.flatMap(params));
+      await conn.commit();
+    }
+  });
+
+const worst: Writer = (rows, database) =>
+  onConnection(database, async (conn) => {
+    const sql = `INSERT INTO events ${COLUMNS} VALUES ${ROW_PLACEHOLDERS}`;
+    for (const row of rows) await conn.execute(sql, params(row));
+  });
 
 function journalWriter(insertStrategy: InsertStrategy): Writer {
   return async (rows, database) => {
@@ -283,7 +300,8 @@ const summary = {
     streams: STREAMS,
     shards: SHARDS,
     runs: RUNS,
-    schema: 'events of the journal migrations (PRIMARY KEY (shard, offset), 2 UNIQUE keys)',
+    eventIds: describeEventIds(parseEventIdKind(values.ids)),
+    schema: `events of the journal migrations (version ${MYSQL_SCHEMA_VERSION}: PRIMARY KEY (offset, shard), UNIQUE (stream, seq), UNIQUE (event_id, stream))`,
   },
   ceilingRowsPerSecond: { median: ceiling, best: bestCeiling },
   results: results.map((r) => ({

@@ -18,6 +18,7 @@ import {
   mysqlJournalOptions,
   type MysqlJournalOptions,
 } from '../src/journal/mysql-journal.js';
+import { MYSQL_SCHEMA_VERSION } from '../src/journal/mysql-migrations.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { createTestDatabase, TcpProxy, type TestDatabase } from './mysql-support.js';
 
@@ -185,7 +186,7 @@ describe('mysql journal', () => {
     assert.deepEqual(
       rows.map((r) => [r.name, r.value]),
       [
-        ['schema_version', '1'],
+        ['schema_version', String(MYSQL_SCHEMA_VERSION)],
         ['shards', '16'],
       ],
     );

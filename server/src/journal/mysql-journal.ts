@@ -160,6 +160,8 @@ const STATEMENT_TARGET_BYTES = 4 * 1024 * 1024;
 const MULTI_ROW_MAX_ROWS = 1024;
 /** Streams per recovery read (an OR list of index ranges, well inside the range optimizer's memory). */
 const READ_CHUNK_KEYS = 500;
+/** Rows per query while `shardOffsets` walks the primary key down. */
+const OFFSET_SCAN_CHUNK_ROWS = 10_000;
 /** Keys per duplicate lookup statement. */
 const FIND_CHUNK_KEYS = 5000;
 /**
@@ -332,6 +334,7 @@ export class MysqlJournal implements Journal {
   #packetLimitBytes = BOOTSTRAP_MAX_ALLOWED_PACKET_BYTES - PACKET_HEADROOM_BYTES;
   #statementTargetBytes = STATEMENT_TARGET_BYTES;
   #committing = false;
+  #shards = 0;
   #closed = false;
   #rowSearches = 0;
   readonly #multiRowSql = new Map<number, string>();
@@ -408,6 +411,7 @@ export class MysqlJournal implements Journal {
    * migrations, and records or checks the shard count.
    */
   async open(shards: number): Promise<void> {
+    this.#shards = shards;
     const conn = await this.#connectOnce('open');
     try {
       await this.#inspectServer(conn);
@@ -603,11 +607,25 @@ export class MysqlJournal implements Journal {
 
   shardOffsets(): Promise<Map<number, number>> {
     return this.#read('shardOffsets', async (conn) => {
-      // Answered from the primary key (shard, offset) alone: one index dive per shard.
-      const rows = await conn.query<{ shard: number; top: number }[]>(
-        'SELECT shard, MAX(`offset`) AS top FROM events GROUP BY shard',
-      );
-      return new Map(rows.map((r) => [r.shard, r.top]));
+      // Walks the primary key (offset, shard) down from the end, a chunk at a time: the first
+      // row seen for a shard holds its top offset. With every shard written that stops after
+      // a few thousand rows; only a journal where some shard has no events reads it all.
+      const tops = new Map<number, number>();
+      let after: [number, number] | null = null;
+      while (tops.size < this.#shards) {
+        const rows: { shard: number; offset: number }[] = await conn.query(
+          'SELECT shard, `offset` FROM events' +
+            (after === null ? '' : ' WHERE `offset` <= ? AND (`offset` < ? OR shard < ?)') +
+            ' ORDER BY `offset` DESC, shard DESC LIMIT ' +
+            String(OFFSET_SCAN_CHUNK_ROWS),
+          after === null ? [] : [after[0], after[0], after[1]],
+        );
+        for (const row of rows) if (!tops.has(row.shard)) tops.set(row.shard, Number(row.offset));
+        if (rows.length < OFFSET_SCAN_CHUNK_ROWS) break;
+        const last = rows[rows.length - 1]!;
+        after = [Number(last.offset), last.shard];
+      }
+      return tops;
     });
   }
 

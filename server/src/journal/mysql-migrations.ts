@@ -42,6 +42,16 @@ export const MYSQL_MIGRATIONS: readonly (readonly string[])[] = [
        created_at BIGINT          NOT NULL
      ) ENGINE = InnoDB`,
   ],
+  [
+    // Keys that new rows reach at their end: offsets of all shards advance together, and UUIDv7
+    // ids (the SDK's, and PROTOCOL.md's advice) grow with time. Keyed (shard, offset) the
+    // clustered index took one leaf page per shard in a group (up to SHARDS = 1024), and
+    // (stream, event_id) one page per stream. Same constraints. One statement: a rerun after
+    // an interruption rebuilds the same keys.
+    `ALTER TABLE events
+       DROP PRIMARY KEY, ADD PRIMARY KEY (\`offset\`, shard),
+       DROP INDEX events_stream_event_id, ADD UNIQUE KEY events_stream_event_id (event_id, stream)`,
+  ],
 ];
 
 /** The schema version this build writes and reads. */
