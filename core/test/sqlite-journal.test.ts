@@ -5,9 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { SQLITE_FILE_NAME, SqliteJournal } from '../index.js';
+import {
+  JournalConflictError,
+  SQLITE_FILE_NAME,
+  SQLITE_SCHEMA_VERSION,
+  SqliteJournal,
+} from '../index.js';
 import { journalContract, type JournalStore } from './journal-contract.js';
 
 const dirs: string[] = [];
@@ -49,4 +56,65 @@ journalContract({
         ),
     });
   },
+});
+
+// The schema as release 1 created it (migration 1), to check that later migrations upgrade a
+// journal in place.
+const SCHEMA_V1 = `CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE events (shard INTEGER NOT NULL, "offset" INTEGER NOT NULL, stream TEXT NOT NULL,
+    seq INTEGER NOT NULL, event_id BLOB NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
+    correlation_id TEXT, content_type INTEGER NOT NULL, payload BLOB NOT NULL);
+  CREATE UNIQUE INDEX events_position ON events (shard, "offset");
+  CREATE UNIQUE INDEX events_stream_seq ON events (stream, seq);
+  CREATE UNIQUE INDEX events_stream_event_id ON events (stream, event_id);
+  CREATE TABLE snapshots (stream TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL,
+    state TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta VALUES ('schema_version', '1'), ('shards', '8');`;
+
+test('a journal of schema version 1 is migrated in place and keeps its events and constraints', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-migrate-'));
+  dirs.push(dir);
+  const id = randomBytes(16);
+  const payload = randomBytes(40);
+  withDatabase(dir, (db) => {
+    db.exec(SCHEMA_V1);
+    db.prepare('INSERT INTO events VALUES (3, 7, ?, 1, ?, ?, 1700000000000, NULL, 0, ?)').run(
+      'old-1',
+      id,
+      'Created',
+      payload,
+    );
+  });
+  const journal = new SqliteJournal(dir, 8);
+  try {
+    await journal.open(8);
+    const version = withDatabase(
+      dir,
+      (db) =>
+        db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as {
+          value: string;
+        },
+    );
+    assert.equal(version.value, String(SQLITE_SCHEMA_VERSION));
+    const [stored] = await journal.readStream('old-1', 0, 10);
+    assert.deepEqual(
+      [stored!.shard, stored!.offset, stored!.seq, stored!.type],
+      [3, 7, 1, 'Created'],
+    );
+    assert.deepEqual(Buffer.from(stored!.payload), payload);
+    assert.deepEqual(await journal.findEvents([{ stream: 'old-1', id }]), [
+      { seq: 1, shard: 3, offset: 7 },
+    ]);
+    assert.deepEqual([...(await journal.shardOffsets())], [[3, 7]]);
+    // The rebuilt unique indexes still refuse a second copy of the id, and of the position.
+    const again = { ...stored!, seq: 2, offset: 8 };
+    await assert.rejects(journal.commit({ events: [again], snapshots: [] }), JournalConflictError);
+    const samePosition = { ...stored!, stream: 'old-2', id: randomBytes(16) };
+    await assert.rejects(
+      journal.commit({ events: [samePosition], snapshots: [] }),
+      JournalConflictError,
+    );
+  } finally {
+    await journal.close();
+  }
 });

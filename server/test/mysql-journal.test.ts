@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { journalContract, type JournalStore } from '../../core/test/journal-contract.js';
-import type { JournalEvent } from '../../core/index.js';
+import { JournalConflictError, type JournalEvent } from '../../core/index.js';
 import { parseMysqlUrl } from '../src/journal/journal-url.js';
 import {
   InsertStrategy,
@@ -18,7 +18,7 @@ import {
   mysqlJournalOptions,
   type MysqlJournalOptions,
 } from '../src/journal/mysql-journal.js';
-import { MYSQL_SCHEMA_VERSION } from '../src/journal/mysql-migrations.js';
+import { MYSQL_MIGRATIONS, MYSQL_SCHEMA_VERSION } from '../src/journal/mysql-migrations.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { createTestDatabase, TcpProxy, type TestDatabase } from './mysql-support.js';
 
@@ -175,6 +175,46 @@ describe('mysql journal', () => {
     );
     assert.equal(cli.status, 0, cli.stderr + cli.stdout);
     await journalFor(db.url, { migrate: false }).open(16);
+  });
+
+  test('a journal of schema version 1 is migrated in place and keeps its events and keys', async () => {
+    const db = await database();
+    // Release 1's schema: migration 1 itself (migrations are append-only), and its meta rows.
+    for (const statement of MYSQL_MIGRATIONS[0]!) await db.query(statement);
+    await db.query(
+      'CREATE TABLE meta (name VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY, ' +
+        'value VARCHAR(255) CHARACTER SET ascii NOT NULL) ENGINE = InnoDB',
+    );
+    await db.query("INSERT INTO meta VALUES ('schema_version', '1'), ('shards', '16')");
+    const id = randomBytes(16);
+    await db.query(
+      "INSERT INTO events VALUES (3, 7, 'old-1', 1, ?, 'Created', 1700000000000, NULL, 0, 'x')",
+      [id],
+    );
+    const journal = journalFor(db.url);
+    await journal.open(16);
+    const [version] = await db.query<{ value: string }[]>(
+      "SELECT value FROM meta WHERE name = 'schema_version'",
+    );
+    assert.equal(version!.value, String(MYSQL_SCHEMA_VERSION));
+    const [stored] = await journal.readStream('old-1', 0, 10);
+    assert.deepEqual([stored!.shard, stored!.offset, stored!.seq], [3, 7, 1]);
+    assert.deepEqual(await journal.findEvents([{ stream: 'old-1', id }]), [
+      { seq: 1, shard: 3, offset: 7 },
+    ]);
+    assert.deepEqual([...(await journal.shardOffsets())], [[3, 7]]);
+    // The rebuilt keys still refuse a second copy of the id, and of the position.
+    await assert.rejects(
+      journal.commit({ events: [{ ...stored!, seq: 2, offset: 8 }], snapshots: [] }),
+      JournalConflictError,
+    );
+    await assert.rejects(
+      journal.commit({
+        events: [{ ...stored!, stream: 'old-2', id: randomBytes(16) }],
+        snapshots: [],
+      }),
+      JournalConflictError,
+    );
   });
 
   test('concurrent openers migrate once and agree', async () => {
