@@ -100,6 +100,14 @@ export async function readStreamState(
 /** The rows one group decided, with what is needed to apply or undo them. */
 interface GroupDecision {
   journalHits: Map<string, EventPosition>;
+  /** Whether the journal was asked about every id the actors could not rule out. */
+  idsChecked: boolean;
+  /**
+   * Set when, with the ids unchecked, an expected seq failed on a stream whose older ids are
+   * not all in memory: an old duplicate taken for a new event may have moved the seq, so the
+   * group must be decided again with the ids checked.
+   */
+  mustCheckIds: boolean;
   rows: JournalEvent[];
   rowActors: StreamActor[];
   rowKeys: string[];
@@ -109,9 +117,11 @@ interface GroupDecision {
   previousOffsets: number[];
 }
 
-function newDecision(journalHits: Map<string, EventPosition>): GroupDecision {
+function newDecision(journalHits: Map<string, EventPosition>, idsChecked: boolean): GroupDecision {
   return {
     journalHits,
+    idsChecked,
+    mustCheckIds: false,
     rows: [],
     rowActors: [],
     rowKeys: [],
@@ -418,6 +428,7 @@ export class ShardRuntime implements EventRuntime {
       groupIds.set(name, position);
     }
     if (mismatch !== null) {
+      if (!decision.idsChecked && !actor.knowsAllIds()) decision.mustCheckIds = true;
       for (const i of accepted) groupIds.delete(stream + '\0' + keys[i]!);
       for (const i of indices) results.fail(i, Status.wrongExpectedSeq, mismatch, startSeq);
       return;
@@ -519,8 +530,14 @@ export class ShardRuntime implements EventRuntime {
         }
         if (this.#offsetsUncertain) await this.#reloadOffsets();
         await this.#loadActors(group);
-        const decision = newDecision(await this.#lookUpDuplicates(group, askJournal));
+        const decision = newDecision(await this.#lookUpDuplicates(group, askJournal), askJournal);
         this.#decide(group, decision);
+        if (decision.mustCheckIds) {
+          this.#undo(decision);
+          this.#forgetExpectedSeqFailures(group);
+          askJournal = true;
+          continue;
+        }
         const snapshots = this.#pendingSnapshots;
         this.#pendingSnapshots = [];
         const commitStart = performance.now();

@@ -454,6 +454,34 @@ export function journalContract(harness: JournalHarness): void {
         assert.equal(await store.countEvents(), 60, 'no second copy');
       }));
 
+    test('runtime: an old duplicate among new events answers duplicate; the new ones get the next seqs', () =>
+      withStore(async (store) => {
+        // recentIds 2: the old id is not in memory, so the group is first decided without it
+        // and the journal's unique id key refuses it; the group is then decided again.
+        const runtime = await runtimeOn(store, { recentIds: 2 });
+        try {
+          const history = Array.from({ length: 6 }, () => event('mix-1'));
+          const original = await append(runtime, history);
+          const results = await append(runtime, [
+            event('mix-1'),
+            { ...history[1]! },
+            event('mix-1', { expectedSeq: 7 }),
+            event('mix-2'),
+          ]);
+          assert.deepEqual(statuses(results), [Status.ok, Status.duplicate, Status.ok, Status.ok]);
+          assert.deepEqual([...results.seq], [7, 2, 8, 1]);
+          assert.equal(results.offset[1], original.offset[1]);
+          const stored = await runtime.readStream('mix-1', 0, 100);
+          assert.deepEqual(
+            stored.map((e) => e.seq),
+            [1, 2, 3, 4, 5, 6, 7, 8],
+          );
+        } finally {
+          await runtime.close();
+        }
+        assert.equal(await store.countEvents(), 9, 'no second copy');
+      }));
+
     test('runtime: offsets stay gap-free per shard across groups and restarts', () =>
       withStore(async (store, open) => {
         const streams = 120;
