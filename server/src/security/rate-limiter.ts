@@ -35,6 +35,11 @@ class TokenBucket {
     }
     return Math.ceil((Math.min(count, this.#capacity) - this.#tokens) / this.#ratePerMs / 1000);
   }
+
+  /** True when the bucket has refilled completely: forgetting it changes nothing. */
+  isFull(nowMs: number): boolean {
+    return this.#tokens + (nowMs - this.#updatedMs) * this.#ratePerMs >= this.#capacity;
+  }
 }
 
 interface PrincipalState {
@@ -49,9 +54,16 @@ export type RateDecision =
 
 const ALLOWED: RateDecision = { allowed: true };
 
+/**
+ * Past this many principals, the idle ones are forgotten: a principal with full buckets and no
+ * connection carries no state. (Without this, every JWT subject ever seen would stay.)
+ */
+const SWEEP_ABOVE_PRINCIPALS = 10_000;
+
 export class RateLimiter {
   readonly #limits: RateLimits;
   readonly #states = new Map<string, PrincipalState>();
+  #sweepAt = SWEEP_ABOVE_PRINCIPALS;
 
   constructor(limits: RateLimits) {
     this.#limits = limits;
@@ -61,6 +73,7 @@ export class RateLimiter {
     let state = this.#states.get(principal);
     if (state === undefined) {
       const now = Date.now();
+      if (this.#states.size >= this.#sweepAt) this.#sweep(now);
       state = {
         events:
           this.#limits.eventsPerSecond > 0
@@ -75,6 +88,25 @@ export class RateLimiter {
       this.#states.set(principal, state);
     }
     return state;
+  }
+
+  /** Principals currently tracked. */
+  get size(): number {
+    return this.#states.size;
+  }
+
+  #sweep(now: number): void {
+    for (const [principal, state] of this.#states) {
+      if (
+        state.connections === 0 &&
+        (state.events?.isFull(now) ?? true) &&
+        (state.batches?.isFull(now) ?? true)
+      ) {
+        this.#states.delete(principal);
+      }
+    }
+    // Doubling keeps the sweeps' cost constant per new principal when most are busy.
+    this.#sweepAt = Math.max(SWEEP_ABOVE_PRINCIPALS, this.#states.size * 2);
   }
 
   /** Charges one batch of `events` events to `principal`. */
