@@ -11,6 +11,7 @@ import {
   type ShardRuntimeOptions,
   type SqliteJournalOptions,
 } from '../../core/index.js';
+import { createServer as createNetServer } from 'node:net';
 import { ShardlineError } from '../../protocol/index.js';
 import type { ServerConfig } from './config.js';
 import { HttpApi } from './http-api.js';
@@ -36,6 +37,30 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/**
+ * uWS listens with SO_REUSEPORT, so a second server on a port in use would start and silently
+ * take half of the connections (with its own journal, or fighting over the same one). A probe
+ * bind without SO_REUSEPORT refuses a port that another process listens on, and unlike an
+ * exclusive uWS listen it still rebinds at once after a crash (libuv sets SO_REUSEADDR, so the
+ * dead server's TIME_WAIT connections do not block it).
+ */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  const probe = createNetServer();
+  const inUse = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    probe.once('error', resolve);
+    probe.listen({ host, port, exclusive: true }, () => resolve(null));
+  });
+  if (inUse === null) {
+    await new Promise((resolve) => probe.close(resolve));
+    return;
+  }
+  throw new ShardlineError(
+    'ERR_LISTEN',
+    `cannot listen on ${host}:${port}: ${inUse.code === 'EADDRINUSE' ? 'another process listens there' : inUse.message}`,
+    { fatal: true },
+  );
+}
+
 export async function startServer(
   config: ServerConfig,
   log: Logger = createLogger(config.logLevel),
@@ -55,6 +80,7 @@ export async function startServer(
     faults: config.faultInjection,
   };
   if (config.faultInjection) log.warn('fault injection is ON: for tests only, never in production');
+  if (config.port !== 0) await assertPortFree(config.host, config.port);
   const runtime = await createRuntime(config, runtimeOptions, log);
   await runtime.start();
   const journal =

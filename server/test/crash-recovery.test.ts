@@ -5,7 +5,15 @@ import Database from 'better-sqlite3';
 import { createBuilder, encodeAppendBatch, Status } from '../../protocol/index.js';
 import { SQLITE_FILE_NAME } from '../../core/index.js';
 import { formatUuid } from '../src/json-events.js';
-import { FrameClient, getJson, makeEvents, removeDir, spawnServer, tempDir } from './support.js';
+import {
+  FrameClient,
+  getJson,
+  makeEvents,
+  removeDir,
+  restartablePort,
+  spawnServer,
+  tempDir,
+} from './support.js';
 
 const dataDir = tempDir();
 after(() => removeDir(dataDir));
@@ -69,6 +77,27 @@ test('acknowledged events survive SIGKILL byte-for-byte, and a resend answers du
 
 test('a journal created with another shard count refuses to start', async () => {
   await assert.rejects(spawnServer(dataDir, ['--shards', '512']), /exited with 1/);
+});
+
+test('a second server on a port in use refuses to start, and the first keeps serving', async () => {
+  const firstDir = tempDir();
+  const secondDir = tempDir();
+  const first = await spawnServer(firstDir, ['--port', String(await restartablePort())]);
+  try {
+    await assert.rejects(
+      spawnServer(secondDir, ['--port', String(first.port)]),
+      /exited with 1 before listening: .*another process listens there/,
+    );
+    const client = await FrameClient.connect(first.wsUrl);
+    const ack = await client.append(1n, makeEvents(10, 2, 'port-'));
+    assert.ok([...ack.results.status].every((s) => s === Status.ok));
+    client.socket.close();
+  } finally {
+    first.process.kill('SIGKILL');
+    await first.exited;
+    removeDir(firstDir);
+    removeDir(secondDir);
+  }
 });
 
 test('SIGTERM with batches in flight answers every batch, closes with 1001 and exits 0', async () => {
