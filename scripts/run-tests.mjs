@@ -55,12 +55,20 @@ const runner = spawn(
   ],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true },
 );
-// The report is echoed as it comes and its tail kept for the totals. (A second reporter
-// writing to a file would lose its end: `--test-force-exit` exits before a file stream flushes.)
-let tail = '';
+// The report is echoed as it comes, and its totals (the spec reporter's closing lines such as
+// "ℹ tests 229") are picked out on the way. (A second reporter writing to a file would lose
+// its end: `--test-force-exit` exits before a file stream flushes.)
+const totals = {};
+let partial = '';
+runner.stdout.setEncoding('utf8');
 runner.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4096);
+  const lines = (partial + chunk).split('\n');
+  partial = lines.pop();
+  for (const line of lines) {
+    const total = /^ℹ (tests|fail|cancelled) (\d+)$/.exec(line);
+    if (total) totals[total[1]] = Number(total[2]);
+  }
 });
 const killGroup = () => {
   try {
@@ -79,11 +87,9 @@ const status = await new Promise((resolve) => runner.once('close', (code) => res
 clearTimeout(deadline);
 killGroup();
 
-// The spec reporter ends with lines such as "ℹ tests 229".
-const count = (name) => Number((tail.match(new RegExp(`^ℹ ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-const tests = count('tests');
-const failed = count('fail');
-const cancelled = count('cancelled');
+const tests = totals.tests ?? 0;
+const failed = totals.fail ?? 0;
+const cancelled = totals.cancelled ?? 0;
 console.log(
   `run-tests: ${files.length} files, ${tests} tests, ${failed} failed, ${cancelled} cancelled`,
 );

@@ -66,6 +66,7 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 const WAL_FALLBACK_CHECKPOINT_PAGES = 262_144;
 const CHECKPOINT_INTERVAL_MS = 200;
 export const SQLITE_FILE_NAME = 'shardline.sqlite';
+const LOCK_FILE_NAME = 'shardline.lock';
 
 interface EventRow {
   shard: number;
@@ -96,91 +97,100 @@ export class SqliteJournal implements Journal {
   #commitTx: (group: CommitGroup) => void;
   readonly #writeLock: SharedMutex | null;
   #checkpointer: Worker | null = null;
+  readonly #dataDirLock: Database.Database | null;
 
   /**
    * Opens (creating if needed) `<dataDir>/shardline.sqlite`. Call `open()` before use.
    * `cacheMiB` is SQLite's page cache for this connection. `writeLock` serialises the write
-   * transactions of several worker threads that share the file. `backgroundCheckpoints` starts
-   * the checkpointer thread: give it to exactly one journal per file.
+   * transactions of several worker threads that share the file. `owner` makes this journal
+   * the file's owner in this process: it locks the data directory against other processes and
+   * runs the checkpointer thread. Give it to exactly one journal per file.
    */
   constructor(
     dataDir: string,
     cacheMiB = 256,
     writeLock: SharedMutex | null = null,
-    backgroundCheckpoints = false,
+    owner = false,
   ) {
     this.#writeLock = writeLock;
     mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, SQLITE_FILE_NAME);
-    this.#db = new Database(this.path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('busy_timeout = 5000');
-    // Index pages are touched all over the file by every group; keeping them cached avoids
-    // re-reading them. Checkpoints run in a background thread (sqlite-checkpointer.ts); the
-    // connection's own threshold, 1 GiB of WAL, only bounds the WAL should that thread stop.
-    this.#db.pragma(`cache_size = -${cacheMiB * 1024}`);
-    this.#db.pragma(`wal_autocheckpoint = ${WAL_FALLBACK_CHECKPOINT_PAGES}`);
-    this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
-    this.#migrate();
-    this.#insertEvent = this.#db.prepare(
-      `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id,
-                           content_type, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#upsertSnapshot = this.#db.prepare(
-      `INSERT INTO snapshots (stream, seq, state, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, state = excluded.state,
-         created_at = excluded.created_at WHERE excluded.seq > snapshots.seq`,
-    );
-    this.#findEvent = this.#db.prepare(
-      `SELECT seq, shard, "offset" FROM events WHERE stream = ? AND event_id = ?`,
-    );
-    this.#positionsDescending = this.#db.prepare(
-      `SELECT shard, "offset" AS offset FROM events INDEXED BY events_position
-       ORDER BY "offset" DESC, shard DESC`,
-    );
-    this.#loadSnapshot = this.#db.prepare(`SELECT seq, state FROM snapshots WHERE stream = ?`);
-    this.#loadReplay = this.#db.prepare(
-      `SELECT seq, type, ts FROM events WHERE stream = ? AND seq > ? ORDER BY seq`,
-    );
-    this.#loadRecent = this.#db.prepare(
-      `SELECT event_id, seq, shard, "offset" FROM events WHERE stream = ?
-       ORDER BY seq DESC LIMIT ?`,
-    );
-    this.#readStream = this.#db.prepare(
-      `SELECT shard, "offset" AS offset, stream, seq, event_id, type, ts, correlation_id,
-              content_type, payload
-       FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`,
-    );
-    if (backgroundCheckpoints) {
-      this.#checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
-        workerData: { path: this.path, intervalMs: CHECKPOINT_INTERVAL_MS },
-      });
-      this.#checkpointer.unref();
-    }
-    const insertEvent = this.#insertEvent;
-    const upsertSnapshot = this.#upsertSnapshot;
-    this.#commitTx = this.#db.transaction((group: CommitGroup) => {
-      const now = Date.now();
-      // A failing INSERT aborts only its own statement, so every conflicting row is found in
-      // one pass; then the throw rolls the whole transaction back.
-      let conflicts: number[] | null = null;
-      let firstCause: unknown = null;
-      for (let i = 0; i < group.events.length; i++) {
-        const e = group.events[i]!;
-        try {
-          insertEvent.run(...eventRowValues(e));
-        } catch (error) {
-          if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
-            throw error;
-          (conflicts ??= []).push(i);
-          firstCause ??= error;
-        }
+    this.#dataDirLock = owner ? lockDataDir(dataDir) : null;
+    try {
+      this.path = join(dataDir, SQLITE_FILE_NAME);
+      this.#db = new Database(this.path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('busy_timeout = 5000');
+      // Index pages are touched all over the file by every group; keeping them cached avoids
+      // re-reading them. Checkpoints run in a background thread (sqlite-checkpointer.ts); the
+      // connection's own threshold, 1 GiB of WAL, only bounds the WAL should that thread stop.
+      this.#db.pragma(`cache_size = -${cacheMiB * 1024}`);
+      this.#db.pragma(`wal_autocheckpoint = ${WAL_FALLBACK_CHECKPOINT_PAGES}`);
+      this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      this.#migrate();
+      this.#insertEvent = this.#db.prepare(
+        `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id,
+                             content_type, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      this.#upsertSnapshot = this.#db.prepare(
+        `INSERT INTO snapshots (stream, seq, state, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, state = excluded.state,
+           created_at = excluded.created_at WHERE excluded.seq > snapshots.seq`,
+      );
+      this.#findEvent = this.#db.prepare(
+        `SELECT seq, shard, "offset" FROM events WHERE stream = ? AND event_id = ?`,
+      );
+      this.#positionsDescending = this.#db.prepare(
+        `SELECT shard, "offset" AS offset FROM events INDEXED BY events_position
+         ORDER BY "offset" DESC, shard DESC`,
+      );
+      this.#loadSnapshot = this.#db.prepare(`SELECT seq, state FROM snapshots WHERE stream = ?`);
+      this.#loadReplay = this.#db.prepare(
+        `SELECT seq, type, ts FROM events WHERE stream = ? AND seq > ? ORDER BY seq`,
+      );
+      this.#loadRecent = this.#db.prepare(
+        `SELECT event_id, seq, shard, "offset" FROM events WHERE stream = ?
+         ORDER BY seq DESC LIMIT ?`,
+      );
+      this.#readStream = this.#db.prepare(
+        `SELECT shard, "offset" AS offset, stream, seq, event_id, type, ts, correlation_id,
+                content_type, payload
+         FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+      );
+      if (owner) {
+        this.#checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
+          workerData: { path: this.path, intervalMs: CHECKPOINT_INTERVAL_MS },
+        });
+        this.#checkpointer.unref();
       }
-      if (conflicts !== null) throw new JournalConflictError(conflicts, firstCause);
-      for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
-    });
+      const insertEvent = this.#insertEvent;
+      const upsertSnapshot = this.#upsertSnapshot;
+      this.#commitTx = this.#db.transaction((group: CommitGroup) => {
+        const now = Date.now();
+        // A failing INSERT aborts only its own statement, so every conflicting row is found in
+        // one pass; then the throw rolls the whole transaction back.
+        let conflicts: number[] | null = null;
+        let firstCause: unknown = null;
+        for (let i = 0; i < group.events.length; i++) {
+          const e = group.events[i]!;
+          try {
+            insertEvent.run(...eventRowValues(e));
+          } catch (error) {
+            if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
+              throw error;
+            (conflicts ??= []).push(i);
+            firstCause ??= error;
+          }
+        }
+        if (conflicts !== null) throw new JournalConflictError(conflicts, firstCause);
+        for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
+      });
+    } catch (error) {
+      // Release the lock at once: this process may try again.
+      this.#dataDirLock?.close();
+      throw error;
+    }
   }
 
   #meta(name: string): string | undefined {
@@ -337,6 +347,29 @@ export class SqliteJournal implements Journal {
       await exited;
     }
     if (this.#db.open) this.#db.close();
+    if (this.#dataDirLock?.open === true) this.#dataDirLock.close();
+  }
+}
+
+/**
+ * Keeps a second Shardline process out of a data directory: two processes appending to one
+ * journal would each assign seqs and offsets from their own view. The lock is an exclusive
+ * transaction on a small SQLite file of its own, held for the life of the journal: an fcntl
+ * lock, which the kernel releases when the process dies, so a crash leaves nothing to clean up.
+ */
+function lockDataDir(dataDir: string): Database.Database {
+  const lock = new Database(join(dataDir, LOCK_FILE_NAME), { timeout: 0 });
+  try {
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (cause) {
+    lock.close();
+    if ((cause as { code?: string }).code !== 'SQLITE_BUSY') throw cause;
+    throw new ShardlineError(
+      'ERR_DATA_DIR_LOCKED',
+      `the data directory ${dataDir} is in use by another Shardline process`,
+      { fatal: true, cause },
+    );
   }
 }
 

@@ -100,6 +100,24 @@ test('a second server on a port in use refuses to start, and the first keeps ser
   }
 });
 
+test('a second server on a data directory in use refuses to start; after a SIGKILL the directory is free', async () => {
+  const dir = tempDir();
+  const first = await spawnServer(dir);
+  try {
+    await assert.rejects(
+      spawnServer(dir),
+      /exited with 1 before listening: .*in use by another Shardline process.*ERR_DATA_DIR_LOCKED/,
+    );
+  } finally {
+    first.process.kill('SIGKILL');
+    await first.exited;
+  }
+  const second = await spawnServer(dir, ['--workers', '0']);
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+  removeDir(dir);
+});
+
 test('SIGTERM with batches in flight answers every batch, closes with 1001 and exits 0', async () => {
   const dir = tempDir();
   const server = await spawnServer(dir);
