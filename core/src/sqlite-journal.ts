@@ -115,9 +115,10 @@ export class SqliteJournal implements Journal {
     this.#writeLock = writeLock;
     mkdirSync(dataDir, { recursive: true });
     this.#dataDirLock = owner ? lockDataDir(dataDir) : null;
+    let opened: Database.Database | null = null;
     try {
       this.path = join(dataDir, SQLITE_FILE_NAME);
-      this.#db = new Database(this.path);
+      this.#db = opened = new Database(this.path);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
       this.#db.pragma('busy_timeout = 5000');
@@ -187,7 +188,8 @@ export class SqliteJournal implements Journal {
         for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
       });
     } catch (error) {
-      // Release the lock at once: this process may try again.
+      // Release the file and the lock at once: this process may try again.
+      opened?.close();
       this.#dataDirLock?.close();
       throw error;
     }
@@ -251,7 +253,8 @@ export class SqliteJournal implements Journal {
   shardOffsets(): Promise<Map<number, number>> {
     // Walks the position index from the highest offset down: the first row seen for a shard
     // holds its top offset. With every shard written, that stops after a few thousand rows;
-    // only a journal where some shard has no events yet reads the whole index.
+    // only a journal where some shard has no events yet (or one not opened, whose shard count
+    // is unknown) reads the whole index.
     const tops = new Map<number, number>();
     for (const row of this.#positionsDescending.iterate() as Iterable<{
       shard: number;

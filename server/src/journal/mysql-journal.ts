@@ -612,7 +612,8 @@ export class MysqlJournal implements Journal {
       // a few thousand rows; only a journal where some shard has no events reads it all.
       const tops = new Map<number, number>();
       let after: [number, number] | null = null;
-      while (tops.size < this.#shards) {
+      // (Before open() the shard count is unknown, 0: then the walk reads to the end.)
+      while (this.#shards === 0 || tops.size < this.#shards) {
         const rows: { shard: number; offset: number }[] = await conn.query(
           'SELECT shard, `offset` FROM events' +
             (after === null ? '' : ' WHERE `offset` <= ? AND (`offset` < ? OR shard < ?)') +
