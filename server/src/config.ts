@@ -432,7 +432,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxPayloadBytes: 1024 * 1024,
   maxStreamBytes: 200,
   maxTypeBytes: 100,
-  creditWindow: 32,
+  creditWindow: 64,
   snapshotEvery: 1000,
   maxLiveActors: 100_000,
   workers: availableParallelism(),

@@ -26,7 +26,7 @@ describe('appending over WebSocket and HTTP', () => {
   test('the server grants credits on open', async () => {
     const client = await FrameClient.connect(server.wsUrl);
     const credit = await client.nextOf('credit');
-    assert.equal(credit.window, 32);
+    assert.equal(credit.window, 64);
     await client.close();
   });
 
