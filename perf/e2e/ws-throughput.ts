@@ -16,7 +16,8 @@
  * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
  * ids are UUIDv7 (time-ordered), as the SDK makes them, or with `--ids random` 16 random bytes
  * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
- * the client's own encoding cost does not count against the server. Results go to perf/results/e2e-ws-throughput.json.
+ * the client's own encoding cost does not count against the server. Results go to
+ * perf/results/e2e-ws-throughput.json.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

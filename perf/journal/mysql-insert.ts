@@ -13,8 +13,8 @@
  * journal's own migrations, dropped afterwards), so that each variant starts from an empty
  * table. Event ids are UUIDv7 as the SDK makes them (`--ids random`: random bytes), as in
  * `bench:e2e`, so that its end-to-end figure compares with this ceiling. Rows are built before
- * the clock starts. Results (rows/s per run, median, machine, Node,
- * server version, payload) go to perf/results/mysql-insert.json.
+ * the clock starts. Results (rows/s per run, median, machine, Node, server version, payload)
+ * go to perf/results/mysql-insert.json.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +47,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'perf/results/mysql-insert.json' },
   },
 });
+const EVENT_IDS = parseEventIdKind(values.ids);
 const ROWS = Number(values.rows);
 const GROUP_ROWS = Number(values.group);
 const PAYLOAD_BYTES = Number(values.payload);
@@ -67,7 +68,7 @@ function makeRows(count: number): JournalEvent[] {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const now = Date.now();
   const rows: JournalEvent[] = [];
-  const newId = eventIdSource(parseEventIdKind(values.ids));
+  const newId = eventIdSource(EVENT_IDS);
   for (let i = 0; i < count; i++) {
     const shard = i % SHARDS;
     const stream = i % STREAMS;
@@ -300,7 +301,7 @@ const summary = {
     streams: STREAMS,
     shards: SHARDS,
     runs: RUNS,
-    eventIds: describeEventIds(parseEventIdKind(values.ids)),
+    eventIds: describeEventIds(EVENT_IDS),
     schema: `events of the journal migrations (version ${MYSQL_SCHEMA_VERSION}: PRIMARY KEY (offset, shard), UNIQUE (stream, seq), UNIQUE (event_id, stream))`,
   },
   ceilingRowsPerSecond: { median: ceiling, best: bestCeiling },
