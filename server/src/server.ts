@@ -1,6 +1,7 @@
 /**
  * The composition root: journal → shard runtime → uWS app (WebSocket gateway + HTTP API).
  */
+import { createServer as createNetServer } from 'node:net';
 import {
   SharedMutex,
   ShardRuntime,
@@ -11,7 +12,6 @@ import {
   type ShardRuntimeOptions,
   type SqliteJournalOptions,
 } from '../../core/index.js';
-import { createServer as createNetServer } from 'node:net';
 import { ShardlineError } from '../../protocol/index.js';
 import type { ServerConfig } from './config.js';
 import { HttpApi } from './http-api.js';
