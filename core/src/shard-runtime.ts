@@ -35,6 +35,12 @@ export interface ShardRuntimeOptions {
   groupMaxBytes: number;
   /** Events waiting for a group; beyond it, appends answer `overloaded`. */
   maxQueuedEvents: number;
+  /**
+   * Bytes of events waiting for a group (payloads plus names): the single-threaded runtime
+   * holds whole frames, up to a credit window of them per connection, so events alone do not
+   * bound its memory. Beyond it, appends answer `overloaded`.
+   */
+  maxQueuedBytes: number;
   limits: EventLimits;
   /**
    * Test-only fault injection: when true, an event of type `shardline.fault.actor-throw` makes
@@ -69,6 +75,7 @@ export const DEFAULT_RUNTIME_OPTIONS: ShardRuntimeOptions = {
   groupMaxEvents: 20_000,
   groupMaxBytes: 16 * 1024 * 1024,
   maxQueuedEvents: 200_000,
+  maxQueuedBytes: 256 * 1024 * 1024,
   limits: DEFAULT_EVENT_LIMITS,
   faults: false,
   prevalidated: false,
@@ -132,6 +139,9 @@ function newDecision(journalHits: Map<string, EventPosition>, idsChecked: boolea
   };
 }
 
+/** I/O turns a group waits at most while more batches keep arriving (see `#schedule`). */
+const MAX_COLLECT_TURNS = 8;
+
 /** Snapshots are an optimisation; past this many unwritten ones the oldest are dropped. */
 const MAX_PENDING_SNAPSHOTS = 10_000;
 
@@ -145,6 +155,7 @@ export class ShardRuntime implements EventRuntime {
   #offsets: Float64Array;
   #queue: PendingBatch[] = [];
   #queuedEvents = 0;
+  #queuedBytes = 0;
   #running = false;
   #scheduled = false;
   #draining = false;
@@ -221,18 +232,22 @@ export class ShardRuntime implements EventRuntime {
       done(EventResults.all(events.length, Status.unavailable, 'server is shutting down'));
       return;
     }
-    if (this.#queuedEvents + events.length > this.options.maxQueuedEvents) {
-      done(EventResults.all(events.length, Status.overloaded, 'shard runtime queue is full'));
-      return;
-    }
-    if (!this.options.prevalidated) rejectInvalid(events, this.options.limits, results);
     let bytes = 0;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       bytes += event.payload.length + event.stream.length + event.type.length + 64;
     }
+    if (
+      this.#queuedEvents + events.length > this.options.maxQueuedEvents ||
+      (this.#queuedBytes + bytes > this.options.maxQueuedBytes && this.#queuedEvents > 0)
+    ) {
+      done(EventResults.all(events.length, Status.overloaded, 'shard runtime queue is full'));
+      return;
+    }
+    if (!this.options.prevalidated) rejectInvalid(events, this.options.limits, results);
     this.#queue.push({ events, correlationId, results, keys: [], bytes, done });
     this.#queuedEvents += events.length;
+    this.#queuedBytes += bytes;
     this.#schedule();
   }
 
@@ -240,10 +255,27 @@ export class ShardRuntime implements EventRuntime {
     if (this.#running || this.#scheduled) return;
     this.#scheduled = true;
     // setImmediate, not a microtask: every message that arrived in this I/O turn joins the group.
-    setImmediate(() => {
+    // While each turn keeps bringing more (a client streaming its credit window, which uWS reads
+    // 512 KiB per turn), wait a few more turns: a group writes about one index page per stream
+    // it touches, so one group of the whole window costs far less per event than several small
+    // ones (measured: +40% single-threaded). A lone batch still commits after one turn.
+    let queuedAtLastTurn = this.#queuedEvents;
+    let turns = 0;
+    const collect = (): void => {
+      const queued = this.#queuedEvents;
+      if (
+        queued > queuedAtLastTurn &&
+        queued < this.options.groupMaxEvents &&
+        ++turns < MAX_COLLECT_TURNS
+      ) {
+        queuedAtLastTurn = queued;
+        setImmediate(collect);
+        return;
+      }
       this.#scheduled = false;
       void this.#run();
-    });
+    };
+    setImmediate(collect);
   }
 
   async #run(): Promise<void> {
@@ -272,6 +304,7 @@ export class ShardRuntime implements EventRuntime {
       bytes += batch.bytes;
     }
     this.#queuedEvents -= events;
+    this.#queuedBytes -= bytes;
     return this.#queue.splice(0, count);
   }
 

@@ -178,3 +178,37 @@ test('queued events beyond the limit answer overloaded; draining answers unavail
   await drained;
   await runtime.close();
 });
+
+test('batches that keep arriving over several I/O turns commit as one group', async () => {
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 8));
+  await runtime.start();
+  // Two batches in one turn (as uWS delivers a socket read), a third in the next turn: a client
+  // streaming its window. One group, one commit, instead of a commit per turn.
+  const first = append(runtime, [event('g-1')]);
+  const second = append(runtime, [event('g-2')]);
+  const third = new Promise<EventResults>((resolve) =>
+    setImmediate(() => runtime.append([event('g-3')], null, resolve)),
+  );
+  for (const results of await Promise.all([first, second, third]))
+    assert.equal(results.status[0], Status.ok);
+  assert.equal(runtime.stats.groupsCommitted, 1);
+  await runtime.close();
+});
+
+test('queued bytes beyond the limit answer overloaded; a lone batch over it still commits', async () => {
+  const big = (): DecodedEvent => ({ ...event('b'), payload: new Uint8Array(4096) });
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 8), { maxQueuedBytes: 10_000 });
+  await runtime.start();
+  // One batch bigger than the cap is taken when nothing waits, or it could never commit.
+  const lone = await append(runtime, [big(), big(), big()]);
+  assert.ok([...lone.status].every((s) => s === Status.ok));
+  const first = append(runtime, [big(), big()]);
+  const refused = await append(runtime, [big()]);
+  assert.equal(refused.status[0], Status.overloaded);
+  assert.match(refused.error.get(0)!, /queue is full/);
+  assert.ok([...(await first).status].every((s) => s === Status.ok));
+  const after = await append(runtime, [big()]);
+  assert.equal(after.status[0], Status.ok, 'the queue takes events again once it drained');
+  assert.equal(after.seq[0], 6, 'the refused event took no seq');
+  await runtime.close();
+});

@@ -10,7 +10,9 @@
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
  * events/s instead of flat out; latency is then measured from each batch's scheduled send
- * time, so a stalled server cannot hide its queueing (no coordinated omission).
+ * time, so a stalled server cannot hide its queueing (no coordinated omission). The client
+ * sends each batch when due within a fraction of a millisecond (it polls its event loop for the
+ * last 1.5 ms), and records how late it sent (`sendLagP50Ms`, `sendLagP99Ms`).
  *
  * The server runs as its own process with the SQLite journal in a temporary directory, or with
  * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
@@ -63,6 +65,7 @@ const STREAMS = Number(values.streams);
 const RUNS = Number(values.runs);
 const WORKER_CONFIGS = values.workers.split(',').map(Number);
 const RATE = Number(values.rate);
+const TIMER_SLACK_MS = 1.5;
 
 function encodeFrames(): Uint8Array[] {
   const builder = createBuilder(1 << 20);
@@ -112,6 +115,12 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
       ? {}
       : { headers: { authorization: `Bearer ${server.apiKey}` } }),
   });
+  // How late batches left against their due time (fixed rate only): the client's own share.
+  const sendLag = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   const sentAt = new Float64Array(frames.length + 1);
   let window = 0;
   let next = 0;
@@ -120,7 +129,11 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   let start = 0;
   const done = new Promise<void>((resolve, reject) => {
     const batchIntervalMs = RATE > 0 ? (BATCH / RATE) * 1000 : 0;
-    let timer: NodeJS.Timeout | null = null;
+    let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+    const wake = (): void => {
+      timer = null;
+      pump();
+    };
     const pump = (): void => {
       const now = performance.now();
       while (next < frames.length && next - acked < window) {
@@ -128,16 +141,15 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         const due = RATE > 0 ? start + next * batchIntervalMs : now;
         if (due > now) break;
         sentAt[next + 1] = due;
+        if (RATE > 0) sendLag.recordValue(Math.max(1, Math.round((now - due) * 1000)));
         socket.send(frames[next++]!);
       }
       if (RATE > 0 && next < frames.length && timer === null) {
-        timer = setTimeout(
-          () => {
-            timer = null;
-            pump();
-          },
-          Math.max(0, start + next * batchIntervalMs - performance.now()),
-        );
+        // setTimeout fires up to a few ms late, and that lateness would count as server
+        // latency: sleep until shortly before the batch is due, then poll the event loop.
+        const wait = start + next * batchIntervalMs - performance.now();
+        timer =
+          wait > TIMER_SLACK_MS ? setTimeout(wake, wait - TIMER_SLACK_MS) : setImmediate(wake);
       }
     };
     socket.on('message', (data: Buffer) => {
@@ -173,6 +185,12 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     ackLatencyP50Ms: histogram.getValueAtPercentile(50) / 1000,
     ackLatencyP99Ms: histogram.getValueAtPercentile(99) / 1000,
     ackLatencyP999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+    ...(RATE > 0
+      ? {
+          sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,
+          sendLagP99Ms: sendLag.getValueAtPercentile(99) / 1000,
+        }
+      : {}),
   };
 }
 
@@ -200,6 +218,7 @@ for (const [workers, runs] of runsByWorkers) {
       ackLatencyP50Ms: median(runs, 'ackLatencyP50Ms'),
       ackLatencyP99Ms: median(runs, 'ackLatencyP99Ms'),
       ackLatencyP999Ms: median(runs, 'ackLatencyP999Ms'),
+      ...(RATE > 0 ? { sendLagP99Ms: median(runs, 'sendLagP99Ms') } : {}),
     },
     runs,
   });
