@@ -270,10 +270,6 @@ export class SqliteJournal implements Journal {
     const out: StreamRecovery[] = [];
     for (const stream of streams) {
       const snap = this.#loadSnapshot.get(stream) as { seq: number; state: string } | undefined;
-      const fromSeq = snap?.seq ?? 0;
-      const replay = (
-        this.#loadReplay.all(stream, fromSeq) as { seq: number; type: string; ts: number }[]
-      ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
       const recent = (
         this.#loadRecent.all(stream, recentIds) as {
           event_id: Buffer;
@@ -284,6 +280,18 @@ export class SqliteJournal implements Journal {
       )
         .reverse()
         .map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
+      // A new stream (no snapshot, no recent event) has nothing to replay: one query fewer
+      // for each stream a group meets for the first time.
+      const isNew = snap === undefined && recentIds > 0 && recent.length === 0;
+      const replay = isNew
+        ? []
+        : (
+            this.#loadReplay.all(stream, snap?.seq ?? 0) as {
+              seq: number;
+              type: string;
+              ts: number;
+            }[]
+          ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
       out.push({
         stream,
         snapshot: snap === undefined ? null : { stream, seq: snap.seq, state: snap.state },
