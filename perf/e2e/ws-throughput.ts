@@ -35,6 +35,7 @@ import {
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
+import { measureProcess } from '../lib/proc-stats.js';
 import { spawnServer } from '../lib/server-process.js';
 
 const { values } = parseArgs({
@@ -102,8 +103,11 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
       : {
           port: Number(new URL(values.url).port),
           apiKey: values['api-key'] ?? process.env['SHARDLINE_API_KEY'],
+          pid: null,
           stop: () => Promise.resolve(),
         };
+  // The server's CPU per event (all its threads): steadier than events/s on a shared machine.
+  const serverUsage = server.pid === null ? null : measureProcess(server.pid);
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
@@ -174,6 +178,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   });
   await done;
   const seconds = (performance.now() - start) / 1000;
+  const usage = serverUsage?.() ?? null;
   socket.close();
   await server.stop();
   await database?.drop();
@@ -185,6 +190,12 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     ackLatencyP50Ms: histogram.getValueAtPercentile(50) / 1000,
     ackLatencyP99Ms: histogram.getValueAtPercentile(99) / 1000,
     ackLatencyP999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+    ...(usage === null
+      ? {}
+      : {
+          serverCpuUsPerEvent: Number(((usage.cpuSeconds * 1e6) / TOTAL_EVENTS).toFixed(1)),
+          serverCpuPercent: usage.cpuPercent,
+        }),
     ...(RATE > 0
       ? {
           sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,
@@ -218,6 +229,9 @@ for (const [workers, runs] of runsByWorkers) {
       ackLatencyP50Ms: median(runs, 'ackLatencyP50Ms'),
       ackLatencyP99Ms: median(runs, 'ackLatencyP99Ms'),
       ackLatencyP999Ms: median(runs, 'ackLatencyP999Ms'),
+      ...(values.url === undefined
+        ? { serverCpuUsPerEvent: median(runs, 'serverCpuUsPerEvent') }
+        : {}),
       ...(RATE > 0 ? { sendLagP99Ms: median(runs, 'sendLagP99Ms') } : {}),
     },
     runs,
