@@ -107,7 +107,9 @@ export class StreamActor {
   }
 
   #remember(key: string, position: EventPosition): void {
-    this.#recent.set(key, position);
+    // A copy of the three numbers: the caller's object is a whole journal row, whose payload
+    // view would keep its entire network frame alive for as long as the id stays recent.
+    this.#recent.set(key, { seq: position.seq, shard: position.shard, offset: position.offset });
     if (this.#recent.size > this.#recentCapacity) {
       this.#recent.delete(this.#recent.keys().next().value!);
     }
