@@ -258,7 +258,7 @@ export class ShardRuntime implements EventRuntime {
     // While each turn keeps bringing more (a client streaming its credit window, which uWS reads
     // 512 KiB per turn), wait a few more turns: a group writes about one index page per stream
     // it touches, so one group of the whole window costs far less per event than several small
-    // ones (measured: +40% single-threaded). A lone batch still commits after one turn.
+    // ones (docs/decisions/0004). A lone batch still commits after one turn.
     let queuedAtLastTurn = this.#queuedEvents;
     let turns = 0;
     const collect = (): void => {
