@@ -42,6 +42,8 @@ export interface WorkerStats {
   ringBytes: number;
   eventsProcessed: number;
   groupsCommitted: number;
+  /** Groups decided again with journal id lookups after the optimistic decision missed. */
+  groupsRedecided: number;
   commitFailures: number;
   commitLatencyTotalMs: number;
   commitLatencyLastMs: number;

@@ -61,6 +61,11 @@ export const FAULT_ACTOR_THROW = 'shardline.fault.actor-throw';
 export interface RuntimeStats {
   eventsProcessed: number;
   groupsCommitted: number;
+  /**
+   * Groups decided a second time, asking the journal about ids: the optimistic first decision
+   * met an old duplicate (or an expected-seq failure on a stream longer than its actor's memory).
+   */
+  groupsRedecided: number;
   commitFailures: number;
   commitLatencyLastMs: number;
   commitLatencyTotalMs: number;
@@ -166,6 +171,7 @@ export class ShardRuntime implements EventRuntime {
   readonly stats: RuntimeStats = {
     eventsProcessed: 0,
     groupsCommitted: 0,
+    groupsRedecided: 0,
     commitFailures: 0,
     commitLatencyLastMs: 0,
     commitLatencyTotalMs: 0,
@@ -198,6 +204,7 @@ export class ShardRuntime implements EventRuntime {
         ringBytes: 0,
         eventsProcessed: stats.eventsProcessed,
         groupsCommitted: stats.groupsCommitted,
+        groupsRedecided: stats.groupsRedecided,
         commitFailures: stats.commitFailures,
         commitLatencyTotalMs: stats.commitLatencyTotalMs,
         commitLatencyLastMs: stats.commitLatencyLastMs,
@@ -566,6 +573,7 @@ export class ShardRuntime implements EventRuntime {
         const decision = newDecision(await this.#lookUpDuplicates(group, askJournal), askJournal);
         this.#decide(group, decision);
         if (decision.mustCheckIds) {
+          this.stats.groupsRedecided++;
           this.#undo(decision);
           this.#forgetExpectedSeqFailures(group);
           askJournal = true;
@@ -585,6 +593,7 @@ export class ShardRuntime implements EventRuntime {
           this.#pendingSnapshots = snapshots.concat(this.#pendingSnapshots);
           this.#undo(decision);
           if (error instanceof JournalConflictError && !askJournal) {
+            this.stats.groupsRedecided++;
             askJournal = true;
             this.#forgetExpectedSeqFailures(group);
             continue;

@@ -99,6 +99,7 @@ function updateCounters(): void {
   const stats = runtime.stats;
   counters[WorkerCounter.eventsProcessed] = stats.eventsProcessed;
   counters[WorkerCounter.groupsCommitted] = stats.groupsCommitted;
+  counters[WorkerCounter.groupsRedecided] = stats.groupsRedecided;
   counters[WorkerCounter.commitFailures] = stats.commitFailures;
   counters[WorkerCounter.commitLatencyLastMs] = stats.commitLatencyLastMs;
   counters[WorkerCounter.commitLatencyTotalMs] = stats.commitLatencyTotalMs;

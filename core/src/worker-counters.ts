@@ -15,6 +15,7 @@ export const WorkerCounter = {
   journalAvailable: 7,
   /** Written by the supervisor on the uWS thread, not by the worker. */
   workerRestarts: 8,
+  groupsRedecided: 9,
 } as const;
 export type WorkerCounter = (typeof WorkerCounter)[keyof typeof WorkerCounter];
 

@@ -308,6 +308,7 @@ export class ShardWorkerPool implements EventRuntime {
         ringBytes: slot.ready ? slot.inbound.used() : 0,
         eventsProcessed: c[WorkerCounter.eventsProcessed]!,
         groupsCommitted: c[WorkerCounter.groupsCommitted]!,
+        groupsRedecided: c[WorkerCounter.groupsRedecided]!,
         commitFailures: c[WorkerCounter.commitFailures]!,
         commitLatencyTotalMs: c[WorkerCounter.commitLatencyTotalMs]!,
         commitLatencyLastMs: c[WorkerCounter.commitLatencyLastMs]!,

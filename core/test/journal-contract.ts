@@ -471,6 +471,7 @@ export function journalContract(harness: JournalHarness): void {
           assert.deepEqual(statuses(results), [Status.ok, Status.duplicate, Status.ok, Status.ok]);
           assert.deepEqual([...results.seq], [7, 2, 8, 1]);
           assert.equal(results.offset[1], original.offset[1]);
+          assert.equal(runtime.stats.groupsRedecided, 1, 'one group was decided twice');
           const stored = await runtime.readStream('mix-1', 0, 100);
           assert.deepEqual(
             stored.map((e) => e.seq),

@@ -353,6 +353,7 @@ describe('authentication, authorisation and rate limits', () => {
       'shardline_worker_live_actors',
       'shardline_worker_restarts',
       'shardline_journal_commit_seconds_sum',
+      'shardline_journal_groups_redecided',
       'shardline_journal_available',
       'shardline_connections',
       'shardline_auth_rejections_total',

@@ -121,6 +121,11 @@ export class ServerMetrics {
       (s) => s.groupsCommitted,
     );
     perWorker(
+      'shardline_journal_groups_redecided',
+      'Groups decided again with journal id lookups (an old duplicate, or an expected-seq failure on a long stream)',
+      (s) => s.groupsRedecided,
+    );
+    perWorker(
       'shardline_journal_commit_errors',
       'Failed group commits by the worker',
       (s) => s.commitFailures,
