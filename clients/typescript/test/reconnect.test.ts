@@ -81,8 +81,10 @@ describe('reconnect', () => {
       reconnectDelayMs: 20,
       reconnectMaxDelayMs: 200,
     });
-    const run = appendAll(client, 'kill', 4000);
+    // Enough events that the server cannot finish them all before the kill lands.
+    const run = appendAll(client, 'kill', 20_000);
     await waitFor(() => run.settled() >= 500, '500 acknowledged events');
+    assert.ok(run.settled() < 20_000, 'events were still in flight at the kill');
     await restart('SIGKILL');
     const results = await Promise.all(run.results);
     assert.ok(
@@ -91,7 +93,7 @@ describe('reconnect', () => {
     );
     const stats = client.stats();
     assert.ok(stats.reconnects >= 1, 'the client reconnected');
-    assert.ok(stats.eventsSent > 4000, 'unacknowledged events were sent again');
+    assert.ok(stats.eventsSent > 20_000, 'unacknowledged events were sent again');
     await client.close();
     await assertExactlyOnce(server.url, 'kill', run.ids);
   });
@@ -103,8 +105,9 @@ describe('reconnect', () => {
       reconnectDelayMs: 20,
       reconnectMaxDelayMs: 200,
     });
-    const run = appendAll(client, 'term', 3000);
+    const run = appendAll(client, 'term', 20_000);
     await waitFor(() => run.settled() >= 300, '300 acknowledged events');
+    assert.ok(run.settled() < 20_000, 'events were still in flight at the restart');
     await restart('SIGTERM');
     const results = await Promise.all(run.results);
     assert.ok(results.every((result) => result.status === 'ok' || result.status === 'duplicate'));
