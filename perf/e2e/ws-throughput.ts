@@ -11,8 +11,8 @@
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
  * events/s instead of flat out; latency is then measured from each batch's scheduled send
  * time, so a stalled server cannot hide its queueing (no coordinated omission). The client
- * sends each batch when due within a fraction of a millisecond (it polls its event loop for the
- * last 1.5 ms), and records how late it sent (`sendLagP50Ms`, `sendLagP99Ms`).
+ * polls its event loop for the last 1.5 ms before each batch is due, so that timer lateness does
+ * not count as server latency, and records how late it sent (`sendLagP50Ms`, `sendLagP99Ms`).
  *
  * The server runs as its own process with the SQLite journal in a temporary directory, or with
  * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
