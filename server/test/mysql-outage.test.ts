@@ -79,8 +79,14 @@ async function settle(
   let pending = batches;
   let unavailable = 0;
   let rounds = 0;
+  // Why events were still unavailable in the last round: the failure message names them.
+  let reasons = new Map<string, number>();
   while (pending.length > 0) {
-    assert.ok(++rounds <= MAX_RETRY_ROUNDS, 'retries settle within a few rounds');
+    assert.ok(
+      ++rounds <= MAX_RETRY_ROUNDS,
+      `retries settle within a few rounds; still unavailable: ${JSON.stringify([...reasons])}`,
+    );
+    reasons = new Map();
     const client = await PipelinedClient.connect(url, firstBatchId + BigInt(rounds) * 100_000n);
     const queue = [...pending];
     await client.run(
@@ -96,6 +102,8 @@ async function settle(
         if (status === Status.unavailable) {
           unavailable++;
           again.push(event);
+          const reason = batch.ack!.results.error.get(i) ?? '';
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         }
       });
     }
