@@ -60,6 +60,14 @@ const MIGRATIONS: readonly string[] = [
   // one page per stream. Random ids cost about what they did. Measured end to end: +38%.
   `DROP INDEX events_stream_event_id;
    CREATE UNIQUE INDEX events_stream_event_id ON events (event_id, stream);`,
+  // Runs instead of a (stream, seq) entry per event, which cost half of each commit: one B-tree
+  // entry per event and one dirty page per stream (docs/decisions/0005). A group writes each
+  // stream's events as consecutive rowids with consecutive seqs, a run, and only the run's first
+  // row is indexed, carrying the run's length; the other rows hold 0. An existing row becomes a
+  // run of one, so the column's default needs no rewrite of the table.
+  `ALTER TABLE events ADD COLUMN run_events INTEGER NOT NULL DEFAULT 1;
+   CREATE UNIQUE INDEX events_stream_runs ON events (stream, seq) WHERE run_events > 0;
+   DROP INDEX events_stream_seq;`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -67,6 +75,13 @@ const WAL_FALLBACK_CHECKPOINT_PAGES = 262_144;
 const CHECKPOINT_INTERVAL_MS = 200;
 export const SQLITE_FILE_NAME = 'shardline.sqlite';
 const LOCK_FILE_NAME = 'shardline.lock';
+
+/** A run's index entry: its first rowid, its first seq and its event count. */
+interface Run {
+  first: number;
+  seq: number;
+  events: number;
+}
 
 interface EventRow {
   shard: number;
@@ -89,10 +104,15 @@ export class SqliteJournal implements Journal {
   #upsertSnapshot: Database.Statement;
   #findEvent: Database.Statement;
   #loadSnapshot: Database.Statement;
-  #loadReplay: Database.Statement;
-  #loadRecent: Database.Statement;
-  #readStream: Database.Statement;
+  #lastRun: Database.Statement;
+  #runAt: Database.Statement;
+  #runsAfter: Database.Statement;
+  #lastRuns: Database.Statement;
+  #rowsBetween: Database.Statement;
+  /** `#rowsBetween` without payloads, for recovery. */
+  #recoveryBetween: Database.Statement;
   #positionsDescending: Database.Statement;
+  #readTx: <T>(read: () => T) => T;
   #shards = 0;
   #commitTx: (group: CommitGroup) => void;
   readonly #writeLock: SharedMutex | null;
@@ -131,8 +151,8 @@ export class SqliteJournal implements Journal {
       this.#migrate();
       this.#insertEvent = this.#db.prepare(
         `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id,
-                             content_type, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             content_type, payload, run_events)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       this.#upsertSnapshot = this.#db.prepare(
         `INSERT INTO snapshots (stream, seq, state, created_at) VALUES (?, ?, ?, ?)
@@ -147,44 +167,50 @@ export class SqliteJournal implements Journal {
          ORDER BY "offset" DESC, shard DESC`,
       );
       this.#loadSnapshot = this.#db.prepare(`SELECT seq, state FROM snapshots WHERE stream = ?`);
-      this.#loadReplay = this.#db.prepare(
-        `SELECT seq, type, ts FROM events WHERE stream = ? AND seq > ? ORDER BY seq`,
+      // Runs (see migration 4): `run_events > 0` selects the partial index of run starts.
+      const runColumns = `SELECT rowid AS first, seq, run_events AS events FROM events`;
+      this.#lastRun = this.#db.prepare(
+        `${runColumns} WHERE stream = ? AND run_events > 0 ORDER BY seq DESC LIMIT 1`,
       );
-      this.#loadRecent = this.#db.prepare(
-        `SELECT event_id, seq, shard, "offset" FROM events WHERE stream = ?
-         ORDER BY seq DESC LIMIT ?`,
+      this.#runAt = this.#db.prepare(
+        `${runColumns} WHERE stream = ? AND run_events > 0 AND seq <= ? ORDER BY seq DESC LIMIT 1`,
       );
-      this.#readStream = this.#db.prepare(
+      this.#runsAfter = this.#db.prepare(
+        `${runColumns} WHERE stream = ? AND run_events > 0 AND seq > ? ORDER BY seq LIMIT ?`,
+      );
+      this.#lastRuns = this.#db.prepare(
+        `${runColumns} WHERE stream = ? AND run_events > 0 ORDER BY seq DESC LIMIT ?`,
+      );
+      this.#rowsBetween = this.#db.prepare(
         `SELECT shard, "offset" AS offset, stream, seq, event_id, type, ts, correlation_id,
                 content_type, payload
-         FROM events WHERE stream = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+         FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
       );
+      this.#recoveryBetween = this.#db.prepare(
+        `SELECT shard, "offset" AS offset, stream, seq, event_id, type, ts
+         FROM events WHERE rowid BETWEEN ? AND ? ORDER BY rowid`,
+      );
+      // Reads of several statements see one snapshot of the file (workers may be committing).
+      const readTx = this.#db.transaction((read: () => unknown) => read());
+      this.#readTx = readTx as <T>(read: () => T) => T;
       if (owner) {
         this.#checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
           workerData: { path: this.path, intervalMs: CHECKPOINT_INTERVAL_MS },
         });
         this.#checkpointer.unref();
       }
-      const insertEvent = this.#insertEvent;
       const upsertSnapshot = this.#upsertSnapshot;
       this.#commitTx = this.#db.transaction((group: CommitGroup) => {
         const now = Date.now();
         // A failing INSERT aborts only its own statement, so every conflicting row is found in
         // one pass; then the throw rolls the whole transaction back.
-        let conflicts: number[] | null = null;
+        const conflicts: number[] = [];
         let firstCause: unknown = null;
-        for (let i = 0; i < group.events.length; i++) {
-          const e = group.events[i]!;
-          try {
-            insertEvent.run(...eventRowValues(e));
-          } catch (error) {
-            if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
-              throw error;
-            (conflicts ??= []).push(i);
-            firstCause ??= error;
-          }
+        for (const rows of rowsByStream(group.events)) {
+          const cause = this.#insertStream(group.events, rows, conflicts);
+          firstCause ??= cause;
         }
-        if (conflicts !== null) throw new JournalConflictError(conflicts, firstCause);
+        if (conflicts.length > 0) throw new JournalConflictError(conflicts, firstCause);
         for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
       });
     } catch (error) {
@@ -193,6 +219,72 @@ export class SqliteJournal implements Journal {
       this.#dataDirLock?.close();
       throw error;
     }
+  }
+
+  /**
+   * Writes one stream's rows of a group, in seq order, as runs: consecutive rowids with
+   * consecutive seqs, the first row of each carrying its count (a gap in the seqs starts a new
+   * run). The seqs must rise strictly and begin after the stream's last committed seq, which
+   * keeps them unique without an index entry per event. Rows that break this, or a unique
+   * index, go to `conflicts`; returns the first such error.
+   */
+  #insertStream(
+    events: readonly JournalEvent[],
+    rows: readonly number[],
+    conflicts: number[],
+  ): unknown {
+    const stream = events[rows[0]!]!.stream;
+    const last = this.#lastRun.get(stream) as Run | undefined;
+    let previousSeq = last === undefined ? 0 : last.seq + last.events - 1;
+    for (const i of rows) {
+      const seq = events[i]!.seq;
+      if (seq <= previousSeq) {
+        conflicts.push(...rows);
+        return new Error(`stream ${stream}: seq ${seq} does not follow seq ${previousSeq}`);
+      }
+      previousSeq = seq;
+    }
+    let cause: unknown = null;
+    for (let start = 0; start < rows.length; ) {
+      let end = start + 1;
+      while (end < rows.length && events[rows[end]!]!.seq === events[rows[end - 1]!]!.seq + 1) {
+        end++;
+      }
+      cause ??= this.#insertRun(events, rows.slice(start, end), conflicts);
+      start = end;
+    }
+    return cause;
+  }
+
+  /** Inserts one run (rows of one stream with consecutive seqs); returns the first conflict. */
+  #insertRun(
+    events: readonly JournalEvent[],
+    run: readonly number[],
+    conflicts: number[],
+  ): unknown {
+    let cause: unknown = null;
+    let previousRowid = -1;
+    for (let k = 0; k < run.length; k++) {
+      const values = eventRowValues(events[run[k]!]!);
+      values.push(k === 0 ? run.length : 0);
+      let rowid: number;
+      try {
+        rowid = Number(this.#insertEvent.run(...values).lastInsertRowid);
+      } catch (error) {
+        if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
+          throw error;
+        conflicts.push(run[k]!);
+        cause ??= error;
+        continue;
+      }
+      // SQLite gives each new row the highest rowid + 1, so a run written in one transaction
+      // is consecutive; reads depend on it, so it is checked rather than assumed.
+      if (previousRowid !== -1 && rowid !== previousRowid + 1) {
+        throw new Error(`rowid ${rowid} does not follow ${previousRowid} within a run`);
+      }
+      previousRowid = rowid;
+    }
+    return cause;
   }
 
   #meta(name: string): string | undefined {
@@ -267,39 +359,86 @@ export class SqliteJournal implements Journal {
   }
 
   loadStreams(streams: readonly string[], recentIds: number): Promise<StreamRecovery[]> {
-    const out: StreamRecovery[] = [];
-    for (const stream of streams) {
-      const snap = this.#loadSnapshot.get(stream) as { seq: number; state: string } | undefined;
-      const recent = (
-        this.#loadRecent.all(stream, recentIds) as {
-          event_id: Buffer;
-          seq: number;
-          shard: number;
-          offset: number;
-        }[]
-      )
-        .reverse()
-        .map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
-      // A new stream (no snapshot, no recent event) has nothing to replay: one query fewer
-      // for each stream a group meets for the first time.
-      const isNew = snap === undefined && recentIds > 0 && recent.length === 0;
-      const replay = isNew
-        ? []
-        : (
-            this.#loadReplay.all(stream, snap?.seq ?? 0) as {
-              seq: number;
-              type: string;
-              ts: number;
-            }[]
-          ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
-      out.push({
-        stream,
-        snapshot: snap === undefined ? null : { stream, seq: snap.seq, state: snap.state },
-        replay,
-        recent,
-      });
+    return Promise.resolve(
+      this.#readTx(() => streams.map((stream) => this.#recover(stream, recentIds))),
+    );
+  }
+
+  #recover(stream: string, recentIds: number): StreamRecovery {
+    const snap = this.#loadSnapshot.get(stream) as { seq: number; state: string } | undefined;
+    const recent = this.#rowsIn(
+      this.#recoveryBetween,
+      stream,
+      this.#lastRanges(stream, recentIds),
+    ).map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
+    // A new stream (no snapshot, no recent event) has nothing to replay: one query fewer
+    // for each stream a group meets for the first time.
+    const isNew = snap === undefined && recentIds > 0 && recent.length === 0;
+    const replay = isNew
+      ? []
+      : this.#rowsIn(
+          this.#recoveryBetween,
+          stream,
+          this.#rangesFrom(stream, (snap?.seq ?? 0) + 1, Number.MAX_SAFE_INTEGER),
+        ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
+    return {
+      stream,
+      snapshot: snap === undefined ? null : { stream, seq: snap.seq, state: snap.state },
+      replay,
+      recent,
+    };
+  }
+
+  /**
+   * The rowid ranges of `stream`'s events from `fromSeq` on, at most `limit` events, in seq
+   * order: the run holding `fromSeq`, then the runs after it. Call inside a read transaction.
+   */
+  #rangesFrom(stream: string, fromSeq: number, limit: number): [number, number][] {
+    const ranges: [number, number][] = [];
+    let wanted = limit;
+    const take = (run: Run, skip: number): void => {
+      const count = Math.min(run.events - skip, wanted);
+      if (count <= 0) return;
+      ranges.push([run.first + skip, run.first + skip + count - 1]);
+      wanted -= count;
+    };
+    const holding = this.#runAt.get(stream, fromSeq) as Run | undefined;
+    if (holding !== undefined) take(holding, fromSeq - holding.seq);
+    if (wanted > 0) {
+      for (const run of this.#runsAfter.all(stream, fromSeq, wanted) as Run[]) take(run, 0);
     }
-    return Promise.resolve(out);
+    return ranges;
+  }
+
+  /** The rowid ranges of `stream`'s last `count` events, in seq order. */
+  #lastRanges(stream: string, count: number): [number, number][] {
+    const ranges: [number, number][] = [];
+    if (count <= 0) return ranges;
+    let wanted = count;
+    for (const run of this.#lastRuns.all(stream, count) as Run[]) {
+      const take = Math.min(run.events, wanted);
+      ranges.push([run.first + run.events - take, run.first + run.events - 1]);
+      wanted -= take;
+      if (wanted === 0) break;
+    }
+    return ranges.reverse();
+  }
+
+  /** The rows in `ranges`, checked to belong to `stream` (a run never crosses streams). */
+  #rowsIn(statement: Database.Statement, stream: string, ranges: [number, number][]): EventRow[] {
+    const rows: EventRow[] = [];
+    for (const [first, last] of ranges) {
+      for (const row of statement.all(first, last) as EventRow[]) {
+        if (row.stream !== stream) {
+          throw new ShardlineError(
+            'ERR_JOURNAL_CORRUPT',
+            `${this.path}: the run of stream ${stream} at rowid ${first} holds a row of ${row.stream}`,
+          );
+        }
+        rows.push(row);
+      }
+    }
+    return rows;
   }
 
   findEvents(keys: readonly DuplicateLookup[]): Promise<(EventPosition | null)[]> {
@@ -330,7 +469,9 @@ export class SqliteJournal implements Journal {
   }
 
   readStream(stream: string, fromSeq: number, limit: number): Promise<JournalEvent[]> {
-    const rows = this.#readStream.all(stream, fromSeq, limit) as EventRow[];
+    const rows = this.#readTx(() =>
+      this.#rowsIn(this.#rowsBetween, stream, this.#rangesFrom(stream, fromSeq, limit)),
+    );
     return Promise.resolve(
       rows.map((r) => ({
         shard: r.shard,
@@ -360,6 +501,18 @@ export class SqliteJournal implements Journal {
     if (this.#db.open) this.#db.close();
     if (this.#dataDirLock?.open === true) this.#dataDirLock.close();
   }
+}
+
+/** A group's row indices per stream, each in the group's order. */
+function rowsByStream(events: readonly JournalEvent[]): IterableIterator<number[]> {
+  const byStream = new Map<string, number[]>();
+  for (let i = 0; i < events.length; i++) {
+    const stream = events[i]!.stream;
+    const rows = byStream.get(stream);
+    if (rows === undefined) byStream.set(stream, [i]);
+    else rows.push(i);
+  }
+  return byStream.values();
 }
 
 /**

@@ -201,6 +201,51 @@ export function journalContract(harness: JournalHarness): void {
         assertSameEvents(await journal.readStream('paged', 1, 10), events);
       }));
 
+    test('streams interleaved over two groups read back from every seq, with every limit', () =>
+      withStore(async (_store, open) => {
+        const journal = await open();
+        const streams = ['mixed-a', 'mixed-b', 'mixed-c'];
+        const written = new Map(streams.map((stream) => [stream, [] as JournalEvent[]]));
+        let offset = 0;
+        // Each group cycles through the streams, so no two consecutive rows share a stream.
+        for (const perStream of [3, 4]) {
+          const events: JournalEvent[] = [];
+          for (let k = 0; k < perStream; k++) {
+            for (const stream of streams) {
+              const event = row(stream, written.get(stream)!.length + 1, 5, ++offset);
+              written.get(stream)!.push(event);
+              events.push(event);
+            }
+          }
+          await journal.commit(group(events));
+        }
+        for (const stream of streams) {
+          const all = written.get(stream)!;
+          for (let fromSeq = 0; fromSeq <= 8; fromSeq++) {
+            for (let limit = 1; limit <= 8; limit++) {
+              const first = Math.max(fromSeq, 1) - 1;
+              assertSameEvents(
+                await journal.readStream(stream, fromSeq, limit),
+                all.slice(first, first + limit),
+              );
+            }
+          }
+        }
+        const hex = (id: Uint8Array): string => Buffer.from(id).toString('hex');
+        const [recovery] = await journal.loadStreams(['mixed-b'], 5);
+        assert.deepEqual(
+          recovery!.recent.map((r) => [r.seq, hex(r.id), r.offset]),
+          written
+            .get('mixed-b')!
+            .slice(2)
+            .map((e) => [e.seq, hex(e.id), e.offset]),
+        );
+        assert.deepEqual(
+          recovery!.replay.map((r) => r.seq),
+          [1, 2, 3, 4, 5, 6, 7],
+        );
+      }));
+
     test('committed rows survive close and reopen, and a repeat of them is refused', () =>
       withStore(async (store, open) => {
         const first = await open();

@@ -14,6 +14,7 @@ import {
   SQLITE_FILE_NAME,
   SQLITE_SCHEMA_VERSION,
   SqliteJournal,
+  type JournalEvent,
 } from '../index.js';
 import { journalContract, type JournalStore } from './journal-contract.js';
 
@@ -106,14 +107,103 @@ test('a journal of schema version 1 is migrated in place and keeps its events an
       { seq: 1, shard: 3, offset: 7 },
     ]);
     assert.deepEqual([...(await journal.shardOffsets())], [[3, 7]]);
+    // The old row is a run of one (migration 4): the stream continues after it.
+    const next = { ...stored!, seq: 2, offset: 8, id: randomBytes(16) };
+    await journal.commit({ events: [next], snapshots: [] });
+    assert.deepEqual(
+      (await journal.readStream('old-1', 1, 10)).map((e) => e.seq),
+      [1, 2],
+    );
     // The rebuilt unique indexes still refuse a second copy of the id, and of the position.
-    const again = { ...stored!, seq: 2, offset: 8 };
+    const again = { ...stored!, seq: 3, offset: 9 };
     await assert.rejects(journal.commit({ events: [again], snapshots: [] }), JournalConflictError);
     const samePosition = { ...stored!, stream: 'old-2', id: randomBytes(16) };
     await assert.rejects(
       journal.commit({ events: [samePosition], snapshots: [] }),
       JournalConflictError,
     );
+  } finally {
+    await journal.close();
+  }
+});
+
+/** A row of `stream` at `seq`, with a fresh id, on shard 1 at `offset`. */
+function rowAt(stream: string, seq: number, offset: number): JournalEvent {
+  return {
+    shard: 1,
+    offset,
+    stream,
+    seq,
+    id: randomBytes(16),
+    type: 'T',
+    timestamp: 1_700_000_000_000,
+    correlationId: null,
+    contentType: 0,
+    payload: randomBytes(8),
+  };
+}
+
+test('each stream of a group is written as one indexed run, and seqs that do not rise are refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-runs-'));
+  dirs.push(dir);
+  const journal = new SqliteJournal(dir, 8);
+  try {
+    await journal.open(8);
+    let offset = 0;
+    const interleaved = [1, 2, 3].flatMap((seq) =>
+      ['run-a', 'run-b'].map((stream) => rowAt(stream, seq, ++offset)),
+    );
+    await journal.commit({ events: interleaved, snapshots: [] });
+    const runs = () =>
+      withDatabase(dir, (db) =>
+        db
+          .prepare(
+            'SELECT stream, seq, run_events AS n FROM events WHERE run_events > 0 ORDER BY stream, seq',
+          )
+          .all(),
+      );
+    assert.deepEqual(runs(), [
+      { stream: 'run-a', seq: 1, n: 3 },
+      { stream: 'run-b', seq: 1, n: 3 },
+    ]);
+    // A seq already taken, in the middle of a run or at its end, conflicts; the rest of the
+    // group is not written either.
+    for (const taken of [2, 3]) {
+      await assert.rejects(
+        journal.commit({
+          events: [rowAt('run-c', 1, 100), rowAt('run-a', taken, 101)],
+          snapshots: [],
+        }),
+        (error: unknown) => error instanceof JournalConflictError && error.rows.join() === '1',
+      );
+    }
+    // Seqs of one stream must rise within a group.
+    await assert.rejects(
+      journal.commit({ events: [rowAt('run-b', 5, 102), rowAt('run-b', 4, 103)], snapshots: [] }),
+      (error: unknown) => error instanceof JournalConflictError && error.rows.join() === '0,1',
+    );
+    // A gap is not the journal's to refuse (the actors keep seqs gap-free): it starts a new run.
+    await journal.commit({
+      events: [rowAt('run-a', 4, 104), rowAt('run-a', 6, 105), rowAt('run-a', 7, 106)],
+      snapshots: [],
+    });
+    assert.deepEqual(
+      runs().filter((r) => (r as { stream: string }).stream === 'run-a'),
+      [
+        { stream: 'run-a', seq: 1, n: 3 },
+        { stream: 'run-a', seq: 4, n: 1 },
+        { stream: 'run-a', seq: 6, n: 2 },
+      ],
+    );
+    assert.deepEqual(
+      (await journal.readStream('run-a', 3, 10)).map((e) => e.seq),
+      [3, 4, 6, 7],
+    );
+    assert.deepEqual(
+      (await journal.readStream('run-a', 5, 10)).map((e) => e.seq),
+      [6, 7],
+    );
+    assert.deepEqual((await journal.readStream('run-c', 1, 10)).length, 0);
   } finally {
     await journal.close();
   }
