@@ -18,8 +18,10 @@
  * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
  * ids are UUIDv7 (time-ordered), as the SDK makes them, or with `--ids random` 16 random bytes
  * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
- * the client's own encoding cost does not count against the server. Results go to
- * perf/results/e2e-ws-throughput.json.
+ * the client's own encoding cost does not count against the server. Each run records the CPU
+ * per event of the server, of this client and, with `--journal mysql://…`, of the local
+ * database server (`mariadbd` or `mysqld`): the three share the machine's cores. Results go
+ * to perf/results/e2e-ws-throughput.json.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -35,7 +37,7 @@ import {
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
-import { measureProcess } from '../lib/proc-stats.js';
+import { DATABASE_PROCESS_NAMES, findProcessByName, measureProcess } from '../lib/proc-stats.js';
 import { spawnServer } from '../lib/server-process.js';
 
 const { values } = parseArgs({
@@ -108,6 +110,10 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         };
   // The server's CPU per event (all its threads): steadier than events/s on a shared machine.
   const serverUsage = server.pid === null ? null : measureProcess(server.pid);
+  // The whole machine's CPU per event: on 2 cores, server, client and database share them.
+  const databasePid = database === null ? null : findProcessByName(DATABASE_PROCESS_NAMES);
+  const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
+  const clientCpuBefore = process.cpuUsage();
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
@@ -179,6 +185,10 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   await done;
   const seconds = (performance.now() - start) / 1000;
   const usage = serverUsage?.() ?? null;
+  const databaseCpu = databaseUsage?.() ?? null;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const perEvent = (cpuSeconds: number): number =>
+    Number(((cpuSeconds * 1e6) / TOTAL_EVENTS).toFixed(1));
   socket.close();
   await server.stop();
   await database?.drop();
@@ -193,9 +203,11 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     ...(usage === null
       ? {}
       : {
-          serverCpuUsPerEvent: Number(((usage.cpuSeconds * 1e6) / TOTAL_EVENTS).toFixed(1)),
+          serverCpuUsPerEvent: perEvent(usage.cpuSeconds),
           serverCpuPercent: usage.cpuPercent,
         }),
+    clientCpuUsPerEvent: perEvent((clientCpu.user + clientCpu.system) / 1e6),
+    ...(databaseCpu === null ? {} : { databaseCpuUsPerEvent: perEvent(databaseCpu.cpuSeconds) }),
     ...(RATE > 0
       ? {
           sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,
@@ -231,6 +243,10 @@ for (const [workers, runs] of runsByWorkers) {
       ackLatencyP999Ms: median(runs, 'ackLatencyP999Ms'),
       ...(values.url === undefined
         ? { serverCpuUsPerEvent: median(runs, 'serverCpuUsPerEvent') }
+        : {}),
+      clientCpuUsPerEvent: median(runs, 'clientCpuUsPerEvent'),
+      ...(runs.every((r) => r['databaseCpuUsPerEvent'] !== undefined)
+        ? { databaseCpuUsPerEvent: median(runs, 'databaseCpuUsPerEvent') }
         : {}),
       ...(RATE > 0 ? { sendLagP99Ms: median(runs, 'sendLagP99Ms') } : {}),
     },

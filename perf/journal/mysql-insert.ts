@@ -13,8 +13,9 @@
  * journal's own migrations, dropped afterwards), so that each variant starts from an empty
  * table. Event ids are UUIDv7 as the SDK makes them (`--ids random`: random bytes), as in
  * `bench:e2e`, so that its end-to-end figure compares with this ceiling. Rows are built before
- * the clock starts. Results (rows/s per run, median, machine, Node, server version, payload)
- * go to perf/results/mysql-insert.json.
+ * the clock starts. Results (rows/s per run, median, machine, Node, server version, payload,
+ * and the CPU per row of the database server and of this process) go to
+ * perf/results/mysql-insert.json.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import {
   mysqlJournalOptions,
 } from '../../server/src/journal/mysql-journal.js';
 import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/mysql-migrations.js';
+import { DATABASE_PROCESS_NAMES, findProcessByName, measureProcess } from '../lib/proc-stats.js';
 import { createLogger } from '../../server/src/logger.js';
 import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
@@ -223,8 +225,18 @@ const variants: Variant[] = [
   },
 ];
 
-/** One timed run of a variant into a fresh database; returns rows/s. */
-async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<number> {
+interface RunResult {
+  rowsPerSecond: number;
+  /** CPU per row of the database server process (null when it was not found on this host). */
+  databaseCpuUsPerRow: number | null;
+  /** CPU per row of this process (the driver encoding and sending the rows). */
+  clientCpuUsPerRow: number;
+}
+
+const databasePid = findProcessByName(DATABASE_PROCESS_NAMES);
+
+/** One timed run of a variant into a fresh database. */
+async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResult> {
   const database = `shardline_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const admin = await connect();
   await admin.query(`CREATE DATABASE ${database}`);
@@ -235,12 +247,22 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<number> 
     const shares = Array.from({ length: variant.connections }, (_, c) =>
       rows.filter((row) => row.shard % variant.connections === c),
     );
+    const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
+    const clientCpuBefore = process.cpuUsage();
     const start = performance.now();
     await Promise.all(shares.map((share) => variant.writer(share, database)));
     const seconds = (performance.now() - start) / 1000;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const databaseCpu = databaseUsage?.() ?? null;
     const [count] = await admin.query<{ n: bigint }[]>('SELECT COUNT(*) AS n FROM events');
     if (Number(count!.n) !== rows.length) throw new Error(`${variant.name}: rows missing`);
-    return Math.round(rows.length / seconds);
+    const perRow = (cpuSeconds: number): number =>
+      Number(((cpuSeconds * 1e6) / rows.length).toFixed(1));
+    return {
+      rowsPerSecond: Math.round(rows.length / seconds),
+      databaseCpuUsPerRow: databaseCpu === null ? null : perRow(databaseCpu.cpuSeconds),
+      clientCpuUsPerRow: perRow((clientCpu.user + clientCpu.system) / 1e6),
+    };
   } finally {
     await admin.query(`DROP DATABASE ${database}`);
     await admin.end();
@@ -257,19 +279,22 @@ const loadBefore = loadavg();
 const allRows = makeRows(ROWS);
 // Round robin (every variant once, then again): a drift of the machine or of the server (its
 // buffer pool, its redo log) spreads over all variants instead of favouring the first ones.
-const runsOf = variants.map((): number[] => []);
+const runsOf = variants.map((): RunResult[] => []);
 for (let r = 0; r < RUNS; r++) {
   for (let v = 0; v < variants.length; v++) {
     const variant = variants[v]!;
-    const rate = await runOnce(variant, allRows.slice(0, variant.rows));
-    runsOf[v]!.push(rate);
-    console.log(`run ${r + 1}/${RUNS} ${variant.name} x${variant.connections}: ${rate} rows/s`);
+    const run = await runOnce(variant, allRows.slice(0, variant.rows));
+    runsOf[v]!.push(run);
+    console.log(
+      `run ${r + 1}/${RUNS} ${variant.name} x${variant.connections}: ${run.rowsPerSecond} rows/s`,
+    );
   }
 }
 const results = [];
 for (let v = 0; v < variants.length; v++) {
   const variant = variants[v]!;
-  const runs = runsOf[v]!;
+  const runs = runsOf[v]!.map((run) => run.rowsPerSecond);
+  const databaseCpu = runsOf[v]!.map((run) => run.databaseCpuUsPerRow);
   const result = {
     variant: variant.name,
     connections: variant.connections,
@@ -280,6 +305,10 @@ for (let v = 0; v < variants.length; v++) {
     // is the better estimate of an undisturbed rate when the spread is wide.
     bestRowsPerSecond: Math.max(...runs),
     runs,
+    // Server, client and database share this machine's cores; the CPU each spends per row
+    // says how far a rate is from what the cores allow.
+    ...(databaseCpu.every((us) => us !== null) ? { databaseCpuUsPerRow: median(databaseCpu) } : {}),
+    clientCpuUsPerRow: median(runsOf[v]!.map((run) => run.clientCpuUsPerRow)),
   };
   console.log(JSON.stringify(result));
   results.push(result);

@@ -101,6 +101,31 @@ export function findDescendant(pid: number, needle: string): number | null {
   return null;
 }
 
+/**
+ * The first process whose command name (/proc/<pid>/comm) is one of `names`, or null: finds a
+ * database server running on this machine, such as `mariadbd` or `mysqld`.
+ */
+export function findProcessByName(names: readonly string[]): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) return Number(entry);
+    } catch {
+      continue; // the process ended while we looked
+    }
+  }
+  return null;
+}
+
+/** The names a local MySQL or MariaDB server runs under. */
+export const DATABASE_PROCESS_NAMES = ['mariadbd', 'mysqld'] as const;
+
 /** CPU and memory of a process over one measured interval. */
 export interface ProcessUsage {
   cpuSeconds: number;

@@ -13,6 +13,7 @@ import {
   summarizeLatency,
 } from '../lib/histogram.js';
 import {
+  findProcessByName,
   parseProcStatCpuSeconds,
   parseProcStatusMemory,
   processCpuSeconds,
@@ -92,6 +93,18 @@ describe('/proc readers', () => {
     assert.ok((processMemory(process.pid)?.rssBytes ?? 0) > 0);
     assert.equal(processCpuSeconds(2 ** 30), null);
   });
+
+  test(
+    'a process is found by its command name (on Linux)',
+    { skip: process.platform !== 'linux' },
+    () => {
+      const name = readFileSync('/proc/self/comm', 'utf8').trim();
+      const pid = findProcessByName([name]);
+      assert.ok(pid !== null, `a process named ${name}`);
+      assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), name);
+      assert.equal(findProcessByName(['no-such-process-name']), null);
+    },
+  );
 });
 
 describe('load planning', () => {
