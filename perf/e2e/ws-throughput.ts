@@ -37,7 +37,7 @@ import {
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
-import { DATABASE_PROCESS_NAMES, findProcessByName, measureProcess } from '../lib/proc-stats.js';
+import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 import { spawnServer } from '../lib/server-process.js';
 
 const { values } = parseArgs({
@@ -111,7 +111,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   // The server's CPU per event (all its threads): steadier than events/s on a shared machine.
   const serverUsage = server.pid === null ? null : measureProcess(server.pid);
   // The whole machine's CPU per event: on 2 cores, server, client and database share them.
-  const databasePid = database === null ? null : findProcessByName(DATABASE_PROCESS_NAMES);
+  const databasePid = database === null ? null : localDatabasePid(parseMysqlServer(JOURNAL).host);
   const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
   const clientCpuBefore = process.cpuUsage();
   const histogram = hdr.build({

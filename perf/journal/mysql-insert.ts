@@ -31,10 +31,10 @@ import {
   mysqlJournalOptions,
 } from '../../server/src/journal/mysql-journal.js';
 import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/mysql-migrations.js';
-import { DATABASE_PROCESS_NAMES, findProcessByName, measureProcess } from '../lib/proc-stats.js';
 import { createLogger } from '../../server/src/logger.js';
 import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
+import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -233,7 +233,7 @@ interface RunResult {
   clientCpuUsPerRow: number;
 }
 
-const databasePid = findProcessByName(DATABASE_PROCESS_NAMES);
+const databasePid = localDatabasePid(server.host);
 
 /** One timed run of a variant into a fresh database. */
 async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResult> {

@@ -123,8 +123,14 @@ export function findProcessByName(names: readonly string[]): number | null {
   return null;
 }
 
-/** The names a local MySQL or MariaDB server runs under. */
-export const DATABASE_PROCESS_NAMES = ['mariadbd', 'mysqld'] as const;
+/**
+ * The MySQL or MariaDB server process (`mariadbd` or `mysqld`) behind `host`, when `host` is
+ * this machine; null for a remote server, whose CPU cannot be read from here.
+ */
+export function localDatabasePid(host: string): number | null {
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) return null;
+  return findProcessByName(['mariadbd', 'mysqld']);
+}
 
 /** CPU and memory of a process over one measured interval. */
 export interface ProcessUsage {
