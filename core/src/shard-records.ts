@@ -39,7 +39,14 @@ function writeString(
     return position + 2;
   }
   ring.view.setUint16(position, bytes, true);
-  encoder.encodeInto(text, ring.bytes.subarray(position + 2, position + 2 + bytes));
+  if (bytes === text.length) {
+    // ASCII (as stream names and types nearly always are): byte by byte, which is cheaper
+    // than a view plus a call into the encoder for a few bytes.
+    const target = ring.bytes;
+    for (let i = 0; i < bytes; i++) target[position + 2 + i] = text.charCodeAt(i);
+  } else {
+    encoder.encodeInto(text, ring.bytes.subarray(position + 2, position + 2 + bytes));
+  }
   return position + 2 + bytes;
 }
 
@@ -100,13 +107,10 @@ export interface AppendRecord {
   events: DecodedEvent[];
 }
 
-function readString(record: Uint8Array, view: DataView, position: number): [string | null, number] {
+function readString(record: Buffer, view: DataView, position: number): [string | null, number] {
   const bytes = view.getUint16(position, true);
   if (bytes === NO_STRING) return [null, position + 2];
-  return [
-    decoder.decode(record.subarray(position + 2, position + 2 + bytes)),
-    position + 2 + bytes,
-  ];
+  return [record.toString('utf8', position + 2, position + 2 + bytes), position + 2 + bytes];
 }
 
 /**
@@ -115,8 +119,8 @@ function readString(record: Uint8Array, view: DataView, position: number): [stri
  * instead of two per event.
  */
 export function readAppend(ring: RingConsumer): AppendRecord {
-  const copy = ring.bytes.slice(ring.offset, ring.offset + ring.length);
-  const view = new DataView(copy.buffer);
+  const copy = Buffer.from(ring.bytes.subarray(ring.offset, ring.offset + ring.length));
+  const view = new DataView(copy.buffer, copy.byteOffset, copy.length);
   const start = 0;
   const token = view.getUint32(start + 1, true);
   const count = view.getUint32(start + 5, true);
