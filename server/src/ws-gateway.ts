@@ -240,7 +240,8 @@ export class WsGateway {
     }
     // uWS empties `message` when this callback returns. The worker pool copies each event into
     // its ring before `append` returns, so it can read the message in place; the single-threaded
-    // runtime keeps the events until their commit, so it gets a copy.
+    // runtime keeps the events until their commit, so it gets a copy, as a Buffer: the events'
+    // ids and payloads are then Buffers too, which the journal drivers bind without a new view.
     let frame;
     try {
       if (message.byteLength > this.#options.limits.maxFrameBytes) {
@@ -251,7 +252,7 @@ export class WsGateway {
         );
       }
       const bytes = this.#runtime.retainsEvents
-        ? new Uint8Array(message.slice(0))
+        ? Buffer.from(message.slice(0))
         : new Uint8Array(message);
       frame = decodeFrame(bytes, this.#options.limits);
     } catch (error) {
