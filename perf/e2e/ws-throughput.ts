@@ -24,6 +24,7 @@
  * to perf/results/e2e-ws-throughput.json.
  */
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
@@ -266,6 +267,8 @@ const summary = {
     offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
     eventIds: describeEventIds(EVENT_IDS),
     journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, synchronous=FULL)' : `mysql (${JOURNAL})`,
+    // A spawned server keeps its data under the temporary directory (TMPDIR): tmpfs or a disk.
+    ...(values.url === undefined ? { dataDirectoryParent: tmpdir() } : {}),
   },
   configurations,
 };
