@@ -121,10 +121,9 @@ function readString(record: Buffer, view: DataView, position: number): [string |
 export function readAppend(ring: RingConsumer): AppendRecord {
   const copy = Buffer.from(ring.bytes.subarray(ring.offset, ring.offset + ring.length));
   const view = new DataView(copy.buffer, copy.byteOffset, copy.length);
-  const start = 0;
-  const token = view.getUint32(start + 1, true);
-  const count = view.getUint32(start + 5, true);
-  const [correlationId, afterCorrelation] = readString(copy, view, start + HEADER_BYTES);
+  const token = view.getUint32(1, true);
+  const count = view.getUint32(5, true);
+  const [correlationId, afterCorrelation] = readString(copy, view, HEADER_BYTES);
   let p = afterCorrelation;
   const events = new Array<DecodedEvent>(count);
   for (let i = 0; i < count; i++) {
