@@ -104,7 +104,6 @@ export class SqliteJournal implements Journal {
   #upsertSnapshot: Database.Statement;
   #findEvent: Database.Statement;
   #loadSnapshot: Database.Statement;
-  #lastRun: Database.Statement;
   #runAt: Database.Statement;
   #runsAfter: Database.Statement;
   #lastRuns: Database.Statement;
@@ -169,9 +168,6 @@ export class SqliteJournal implements Journal {
       this.#loadSnapshot = this.#db.prepare(`SELECT seq, state FROM snapshots WHERE stream = ?`);
       // Runs (see migration 4): `run_events > 0` selects the partial index of run starts.
       const runColumns = `SELECT rowid AS first, seq, run_events AS events FROM events`;
-      this.#lastRun = this.#db.prepare(
-        `${runColumns} WHERE stream = ? AND run_events > 0 ORDER BY seq DESC LIMIT 1`,
-      );
       this.#runAt = this.#db.prepare(
         `${runColumns} WHERE stream = ? AND run_events > 0 AND seq <= ? ORDER BY seq DESC LIMIT 1`,
       );
@@ -234,7 +230,7 @@ export class SqliteJournal implements Journal {
     conflicts: number[],
   ): unknown {
     const stream = events[rows[0]!]!.stream;
-    const last = this.#lastRun.get(stream) as Run | undefined;
+    const last = this.#lastRuns.get(stream, 1) as Run | undefined;
     let previousSeq = last === undefined ? 0 : last.seq + last.events - 1;
     for (const i of rows) {
       const seq = events[i]!.seq;
