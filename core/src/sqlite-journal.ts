@@ -73,6 +73,11 @@ const MIGRATIONS: readonly string[] = [
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 const WAL_FALLBACK_CHECKPOINT_PAGES = 262_144;
 const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * Streams whose last committed seq a journal keeps in memory (about 100 bytes each). Beyond
+ * this, the streams least recently committed are forgotten and looked up again when met.
+ */
+export const LAST_SEQ_CACHE_STREAMS = 65_536;
 export const SQLITE_FILE_NAME = 'shardline.sqlite';
 const LOCK_FILE_NAME = 'shardline.lock';
 
@@ -113,7 +118,16 @@ export class SqliteJournal implements Journal {
   #positionsDescending: Database.Statement;
   #readTx: <T>(read: () => T) => T;
   #shards = 0;
-  #commitTx: (group: CommitGroup) => void;
+  #commitTx: (group: CommitGroup) => Map<string, number>;
+  /**
+   * Each stream's last committed seq, as this journal committed or looked it up, so that the
+   * commit's check that seqs rise costs no query for a stream seen recently (a lookup was a
+   * fifth of a 100-event commit). Exact because each stream has one writer: its shard belongs
+   * to one worker, whose journal this is, and the data directory lock keeps other processes
+   * out. A worker that restarts builds a new journal, with an empty cache. Least recently
+   * committed first, bounded by LAST_SEQ_CACHE_STREAMS.
+   */
+  readonly #lastSeqs = new Map<string, number>();
   readonly #writeLock: SharedMutex | null;
   #checkpointer: Worker | null = null;
   readonly #dataDirLock: Database.Database | null;
@@ -202,12 +216,16 @@ export class SqliteJournal implements Journal {
         // one pass; then the throw rolls the whole transaction back.
         const conflicts: number[] = [];
         let firstCause: unknown = null;
+        const lastSeqs = new Map<string, number>();
         for (const rows of rowsByStream(group.events)) {
           const cause = this.#insertStream(group.events, rows, conflicts);
           firstCause ??= cause;
+          const last = group.events[rows[rows.length - 1]!]!;
+          lastSeqs.set(last.stream, last.seq);
         }
         if (conflicts.length > 0) throw new JournalConflictError(conflicts, firstCause);
         for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
+        return lastSeqs;
       });
     } catch (error) {
       // Release the file and the lock at once: this process may try again.
@@ -230,8 +248,13 @@ export class SqliteJournal implements Journal {
     conflicts: number[],
   ): unknown {
     const stream = events[rows[0]!]!.stream;
-    const last = this.#lastRuns.get(stream, 1) as Run | undefined;
-    let previousSeq = last === undefined ? 0 : last.seq + last.events - 1;
+    let previousSeq = this.#lastSeqs.get(stream);
+    if (previousSeq === undefined) {
+      // `#runAt` with no upper bound rather than `#lastRuns` with a limit of 1: a bound
+      // LIMIT parameter made this lookup twice as slow.
+      const last = this.#runAt.get(stream, Number.MAX_SAFE_INTEGER) as Run | undefined;
+      previousSeq = last === undefined ? 0 : last.seq + last.events - 1;
+    }
     for (const i of rows) {
       const seq = events[i]!.seq;
       if (seq <= previousSeq) {
@@ -450,7 +473,7 @@ export class SqliteJournal implements Journal {
   commit(group: CommitGroup): Promise<void> {
     this.#writeLock?.lock();
     try {
-      this.#commitTx(group);
+      this.#rememberLastSeqs(this.#commitTx(group));
       return Promise.resolve();
     } catch (cause) {
       if (cause instanceof JournalConflictError) return Promise.reject(cause);
@@ -461,6 +484,18 @@ export class SqliteJournal implements Journal {
       );
     } finally {
       this.#writeLock?.unlock();
+    }
+  }
+
+  /** Records a committed group's last seq per stream, dropping the least recently committed. */
+  #rememberLastSeqs(committed: Map<string, number>): void {
+    for (const [stream, seq] of committed) {
+      this.#lastSeqs.delete(stream);
+      this.#lastSeqs.set(stream, seq);
+    }
+    for (const stream of this.#lastSeqs.keys()) {
+      if (this.#lastSeqs.size <= LAST_SEQ_CACHE_STREAMS) break;
+      this.#lastSeqs.delete(stream);
     }
   }
 

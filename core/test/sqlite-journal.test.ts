@@ -16,6 +16,7 @@ import {
   SqliteJournal,
   type JournalEvent,
 } from '../index.js';
+import { LAST_SEQ_CACHE_STREAMS } from '../src/sqlite-journal.js';
 import { journalContract, type JournalStore } from './journal-contract.js';
 
 const dirs: string[] = [];
@@ -204,6 +205,39 @@ test('each stream of a group is written as one indexed run, and seqs that do not
       [6, 7],
     );
     assert.deepEqual((await journal.readStream('run-c', 1, 10)).length, 0);
+  } finally {
+    await journal.close();
+  }
+});
+
+test('a taken seq is refused whether or not the journal still remembers the stream', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-last-seqs-'));
+  dirs.push(dir);
+  const journal = new SqliteJournal(dir, 8);
+  try {
+    await journal.open(8);
+    // More streams than the journal keeps last seqs for: the first ones are forgotten. Each
+    // gets a run of two, so that seq 2, not a run start, has no index entry to refuse it.
+    const streams = LAST_SEQ_CACHE_STREAMS + 10;
+    let offset = 0;
+    await journal.commit({
+      events: Array.from({ length: streams }, (_, i) => [
+        rowAt(`many-${i}`, 1, ++offset),
+        rowAt(`many-${i}`, 2, ++offset),
+      ]).flat(),
+      snapshots: [],
+    });
+    for (const stream of ['many-0', `many-${streams - 1}`]) {
+      await assert.rejects(
+        journal.commit({ events: [rowAt(stream, 2, ++offset)], snapshots: [] }),
+        (error: unknown) => error instanceof JournalConflictError && error.rows.join() === '0',
+      );
+      await journal.commit({ events: [rowAt(stream, 3, offset)], snapshots: [] });
+      assert.deepEqual(
+        (await journal.readStream(stream, 1, 10)).map((e) => e.seq),
+        [1, 2, 3],
+      );
+    }
   } finally {
     await journal.close();
   }
