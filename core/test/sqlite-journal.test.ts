@@ -2,7 +2,7 @@
  * The journal contract on the embedded SQLite back end, each store in its own temporary
  * directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -241,4 +241,35 @@ test('a taken seq is refused whether or not the journal still remembers the stre
   } finally {
     await journal.close();
   }
+});
+
+test('under steady commits the WAL starts over instead of growing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-wal-'));
+  dirs.push(dir);
+  // The owner runs the checkpointer thread, as the server's journal does.
+  const journal = new SqliteJournal(dir, 8, null, true);
+  const walPath = join(dir, `${SQLITE_FILE_NAME}-wal`);
+  let largestWal = 0;
+  let offset = 0;
+  const seqs = new Map<string, number>();
+  try {
+    await journal.open(8);
+    // Each group touches 100 of 1000 streams, so it writes about 90 pages (360 KiB) of WAL:
+    // 1,200 groups write over 400 MiB, with a commit landing during every background pass.
+    for (let group = 0; group < 1200; group++) {
+      const streams = new Set<number>();
+      while (streams.size < 100) streams.add(Math.floor(Math.random() * 1000));
+      const events = [...streams].map((s) => {
+        const seq = (seqs.get(`w-${s}`) ?? 0) + 1;
+        seqs.set(`w-${s}`, seq);
+        return rowAt(`w-${s}`, seq, ++offset);
+      });
+      await journal.commit({ events, snapshots: [] });
+      if (group % 50 === 0) largestWal = Math.max(largestWal, statSync(walPath).size);
+    }
+  } finally {
+    await journal.close();
+  }
+  // About 64 MiB before a restart, plus what a pass takes to come round.
+  assert.ok(largestWal < 256 * 1024 * 1024, `the WAL reached ${largestWal} bytes`);
 });
