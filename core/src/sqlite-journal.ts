@@ -120,9 +120,9 @@ export class SqliteJournal implements Journal {
   #shards = 0;
   #commitTx: (group: CommitGroup) => Map<string, number>;
   /**
-   * Each stream's last committed seq, as this journal committed or looked it up, so that the
-   * commit's check that seqs rise costs no query for a stream seen recently (a lookup was a
-   * fifth of a 100-event commit). Exact because each stream has one writer: its shard belongs
+   * Each stream's last seq as this journal committed it, so that the commit's check that seqs
+   * rise costs no query for a stream committed recently (a lookup was a fifth of a 100-event
+   * commit). Exact because each stream has one writer: its shard belongs
    * to one worker, whose journal this is, and the data directory lock keeps other processes
    * out. A worker that restarts builds a new journal, with an empty cache. Least recently
    * committed first, bounded by LAST_SEQ_CACHE_STREAMS.
