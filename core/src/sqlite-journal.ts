@@ -118,7 +118,7 @@ export class SqliteJournal implements Journal {
   #positionsDescending: Database.Statement;
   #readTx: <T>(read: () => T) => T;
   #shards = 0;
-  #commitTx: (group: CommitGroup) => Map<string, number>;
+  #commitTx: Database.Transaction<(group: CommitGroup) => Map<string, number>>;
   /**
    * Each stream's last seq as this journal committed it, so that the commit's check that seqs
    * rise costs no query for a stream committed recently (a lookup was a fifth of a 100-event
@@ -473,7 +473,10 @@ export class SqliteJournal implements Journal {
   commit(group: CommitGroup): Promise<void> {
     this.#writeLock?.lock();
     try {
-      this.#rememberLastSeqs(this.#commitTx(group));
+      // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for it (busy_timeout).
+      // A deferred transaction reads first, and SQLite refuses at once, without waiting, to
+      // turn a reader into the writer while the checkpointer's RESTART holds the write lock.
+      this.#rememberLastSeqs(this.#commitTx.immediate(group));
       return Promise.resolve();
     } catch (cause) {
       if (cause instanceof JournalConflictError) return Promise.reject(cause);
