@@ -11,7 +11,8 @@
  * start-up time, which reads all of it. So once the WAL is past RESTART_FRAMES, a RESTART
  * checkpoint follows the PASSIVE one: it holds writers off only while it copies what was
  * committed since that pass began and readers leave the WAL (2-6 ms measured), and the next
- * commit starts the WAL over.
+ * commit starts the WAL over. Writers must begin their transactions IMMEDIATE to wait for it
+ * (see `SqliteJournal.commit`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
