@@ -7,10 +7,11 @@
  * the WAL start over either: SQLite restarts it only when a writer begins with every frame
  * copied back and no reader in it, and with two workers a commit lands during nearly every
  * pass. At 10,000 events/s the WAL grew by about 45 MB/s to the writers' fallback threshold
- * (1 GiB), where a writer checkpoints inside its own commit; a big WAL also costs disk and
- * start-up time, which reads all of it. So once the WAL is past RESTART_FRAMES, a RESTART
+ * (1 GiB), where a writer checkpoints inside its own commit; a big WAL also costs disk, and
+ * recovery after a crash reads all of it. So once the WAL is past RESTART_FRAMES, a RESTART
  * checkpoint follows the PASSIVE one: it holds writers off only while it copies what was
- * committed since that pass began and readers leave the WAL (2-6 ms measured), and the next
+ * committed since that pass began and readers leave the WAL (2-6 ms measured; at most its
+ * 100 ms busy timeout, after which it gives up until the next tick), and the next
  * commit starts the WAL over. Writers must begin their transactions IMMEDIATE to wait for it
  * (see `SqliteJournal.commit`).
  */
