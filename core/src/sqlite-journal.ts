@@ -122,10 +122,10 @@ export class SqliteJournal implements Journal {
   /**
    * Each stream's last seq as this journal committed it, so that the commit's check that seqs
    * rise costs no query for a stream committed recently (a lookup was a fifth of a 100-event
-   * commit). Exact because each stream has one writer: its shard belongs
-   * to one worker, whose journal this is, and the data directory lock keeps other processes
-   * out. A worker that restarts builds a new journal, with an empty cache. Least recently
-   * committed first, bounded by LAST_SEQ_CACHE_STREAMS.
+   * commit). Exact because each stream has one writer: its shard belongs to one worker,
+   * whose journal this is, and the data directory lock keeps other processes out. A worker
+   * that restarts builds a new journal, with an empty cache. Least recently committed first,
+   * bounded by LAST_SEQ_CACHE_STREAMS.
    */
   readonly #lastSeqs = new Map<string, number>();
   readonly #writeLock: SharedMutex | null;

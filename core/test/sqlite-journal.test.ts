@@ -254,8 +254,8 @@ test('under steady commits the WAL starts over instead of growing, and no commit
   const seqs = new Map<string, number>();
   try {
     await journal.open(8);
-    // Each group touches 100 of 1000 streams, so it writes about 90 pages (360 KiB) of WAL:
-    // 1,200 groups write over 400 MiB, with a commit landing during every background pass.
+    // Each group touches 100 of 1000 streams, so it writes about one WAL page per stream:
+    // 1,200 groups write several hundred MiB, with a commit landing during every pass.
     // Each group starts with a new stream, whose last seq the commit must read before it
     // writes: a transaction that reads first must still wait for the checkpointer's lock.
     for (let group = 0; group < 1200; group++) {
