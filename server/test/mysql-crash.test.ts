@@ -162,7 +162,7 @@ test('SIGKILL with 100,000 events in flight: acknowledged events are in MySQL ex
           const status = batch.ack!.results.status[i]!;
           assert.ok(
             status === Status.duplicate || status === Status.ok,
-            `a retry answers duplicate or ok, got ${status}`,
+            `a retry answers duplicate or ok, got ${status}: ${batch.ack!.results.error.get(i)}`,
           );
           const original = promised.get(hex(event.id));
           if (original !== undefined) {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import mariadb from 'mariadb';
 import { pino } from 'pino';
 import { journalContract, type JournalStore } from '../../core/test/journal-contract.js';
 import { JournalConflictError, type JournalEvent } from '../../core/index.js';
@@ -343,6 +344,64 @@ describe('mysql journal', () => {
     } finally {
       await db.query('SET GLOBAL read_only = 0');
       await db.query(`DROP USER '${user}'@'%'`);
+    }
+  });
+
+  test('a group that loses a deadlock is tried again and commits', async () => {
+    const db = await database();
+    const journal = journalFor(db.url);
+    await journal.open(16);
+    const lockWaits = async () =>
+      Number(
+        (
+          await db.query<{ n: number }[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+          )
+        )[0]!.n,
+      );
+    // Another client's transaction, heavier than the group, so that InnoDB rolls the group
+    // back: it takes the (stream, seq) of the group's second row, the group waits for it, then
+    // it asks for the group's first row's.
+    const other = await mariadb.createConnection({
+      host: db.location.host,
+      port: db.location.port,
+      user: db.location.user,
+      database: db.name,
+    });
+    const insert = (stream: string, seq: number, shard: number, offset: number) =>
+      other.query(
+        'INSERT INTO events (shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)',
+        [shard, offset, stream, seq, randomBytes(16), 'T', Date.now(), randomBytes(4)],
+      );
+    try {
+      await other.beginTransaction();
+      for (let i = 1; i <= 50; i++) await insert('dl-heavy', i, 3, i);
+      await insert('dl-b', 1, 4, 1);
+      const group = [row('dl-a', 1, 1, 1), row('dl-b', 1, 2, 1)];
+      const committed = journal.commit({ events: group, snapshots: [] });
+      // Polled slowly: polled every 20 ms, the group's insert never got going (MariaDB 10.11).
+      for (let tries = 0; (await lockWaits()) !== 1; tries++) {
+        if (tries === 150) throw new Error('the group never waited for dl-b');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // The deadlock: InnoDB picks the group, and this insert goes through.
+      await insert('dl-a', 1, 5, 1);
+      // The group's second try now waits for this transaction, which gives way.
+      await other.rollback();
+      await committed;
+      assert.equal(journal.stats.transientRetries, 1);
+      for (const [stream, event] of [
+        ['dl-a', group[0]!],
+        ['dl-b', group[1]!],
+      ] as const) {
+        const read = await journal.readStream(stream, 1, 10);
+        assert.deepEqual(
+          read.map((e) => Buffer.from(e.id).toString('hex')),
+          [Buffer.from(event.id).toString('hex')],
+        );
+      }
+    } finally {
+      await other.end();
     }
   });
 

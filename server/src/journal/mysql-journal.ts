@@ -196,6 +196,15 @@ const READ_ONLY_ERRNOS: ReadonlySet<number> = new Set([1290, 1836, 1792]);
 const ROW_ERRNOS: ReadonlySet<number> = new Set([
   1062, 1586, 1406, 1048, 1366, 1264, 1292, 3819, 4025,
 ]);
+/**
+ * A deadlock (1213: InnoDB rolled the whole transaction back) or a lock wait timeout (1205):
+ * nothing of the group stays, and the same group may well go through on a second try. Two
+ * workers inserting neighbouring keys, while duplicate-key errors take next-key locks (as in a
+ * storm of client retries), can deadlock each other.
+ */
+const TRANSIENT_ERRNOS: ReadonlySet<number> = new Set([1213, 1205]);
+/** Tries of one group's transaction on a transient error, within the commit's deadline. */
+const TRANSIENT_ATTEMPTS = 4;
 const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -317,6 +326,8 @@ export interface MysqlJournalStats {
   breakerOpened: number;
   /** Groups that went through the search for bad rows. */
   rowSearches: number;
+  /** Group transactions tried again after a deadlock or a lock wait timeout. */
+  transientRetries: number;
 }
 
 export class MysqlJournal implements Journal {
@@ -337,6 +348,7 @@ export class MysqlJournal implements Journal {
   #shards = 0;
   #closed = false;
   #rowSearches = 0;
+  #transientRetries = 0;
   readonly #multiRowSql = new Map<number, string>();
 
   constructor(options: MysqlJournalOptions, log: Logger = createLogger(options.logLevel)) {
@@ -403,6 +415,7 @@ export class MysqlJournal implements Journal {
       connectionsDestroyed: this.#writer.stats.destroyed + this.#readers.stats.destroyed,
       breakerOpened: this.#breaker.opened,
       rowSearches: this.#rowSearches,
+      transientRetries: this.#transientRetries,
     };
   }
 
@@ -753,10 +766,27 @@ export class MysqlJournal implements Journal {
     this.#committing = true;
     try {
       await this.#withConnection(this.#writer, this.#options.commitTimeoutMs, 'commit', (conn) =>
-        this.#commitOn(conn, group),
+        this.#commitRetryingTransients(conn, group),
       );
     } finally {
       this.#committing = false;
+    }
+  }
+
+  /** `#commitOn`, tried again (on the same, rolled-back connection) after a transient error. */
+  async #commitRetryingTransients(conn: Connection, group: CommitGroup): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#commitOn(conn, group);
+        return;
+      } catch (error) {
+        const errno = (error as SqlError).errno;
+        if (attempt >= TRANSIENT_ATTEMPTS || !TRANSIENT_ERRNOS.has(errno) || !conn.isValid()) {
+          throw error;
+        }
+        this.#transientRetries++;
+        this.#log.warn({ errno, attempt }, 'group commit hit a lock conflict; trying it again');
+      }
     }
   }
 
