@@ -144,12 +144,21 @@ function rowAt(stream: string, seq: number, offset: number): JournalEvent {
   };
 }
 
-test('each stream of a group is written as one indexed run, and seqs that do not rise are refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shardline-runs-'));
+/** A journal in a fresh temporary directory, opened with 8 shards; `owner` runs the checkpointer. */
+async function freshJournal(
+  name: string,
+  owner = false,
+): Promise<{ dir: string; journal: SqliteJournal }> {
+  const dir = mkdtempSync(join(tmpdir(), `shardline-${name}-`));
   dirs.push(dir);
-  const journal = new SqliteJournal(dir, 8);
+  const journal = new SqliteJournal(dir, 8, null, owner);
+  await journal.open(8);
+  return { dir, journal };
+}
+
+test('each stream of a group is written as one indexed run, and seqs that do not rise are refused', async () => {
+  const { dir, journal } = await freshJournal('runs');
   try {
-    await journal.open(8);
     let offset = 0;
     const interleaved = [1, 2, 3].flatMap((seq) =>
       ['run-a', 'run-b'].map((stream) => rowAt(stream, seq, ++offset)),
@@ -211,11 +220,8 @@ test('each stream of a group is written as one indexed run, and seqs that do not
 });
 
 test('a taken seq is refused whether or not the journal still remembers the stream', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shardline-last-seqs-'));
-  dirs.push(dir);
-  const journal = new SqliteJournal(dir, 8);
+  const { journal } = await freshJournal('last-seqs');
   try {
-    await journal.open(8);
     // More streams than the journal keeps last seqs for: the first ones are forgotten. Each
     // gets a run of two, so that seq 2, not a run start, has no index entry to refuse it.
     const streams = LAST_SEQ_CACHE_STREAMS + 10;
@@ -244,16 +250,13 @@ test('a taken seq is refused whether or not the journal still remembers the stre
 });
 
 test('under steady commits the WAL starts over instead of growing, and no commit fails', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shardline-wal-'));
-  dirs.push(dir);
   // The owner runs the checkpointer thread, as the server's journal does.
-  const journal = new SqliteJournal(dir, 8, null, true);
+  const { dir, journal } = await freshJournal('wal', true);
   const walPath = join(dir, `${SQLITE_FILE_NAME}-wal`);
   let largestWal = 0;
   let offset = 0;
   const seqs = new Map<string, number>();
   try {
-    await journal.open(8);
     // Each group touches 100 of 1000 streams, so it writes about one WAL page per stream:
     // 1,200 groups write several hundred MiB, with a commit landing during every pass.
     // Each group starts with a new stream, whose last seq the commit must read before it
