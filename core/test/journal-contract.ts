@@ -21,6 +21,7 @@ import {
   type JournalEvent,
   type ShardRuntimeOptions,
 } from '../index.js';
+import { decodedEvent as event } from './decoded-events.js';
 
 /** One empty store of a back end: a data directory, a database. */
 export interface JournalStore {
@@ -107,20 +108,6 @@ async function assertConflict(promise: Promise<unknown>, rows: number[]): Promis
     );
     return true;
   });
-}
-
-function event(stream: string, overrides: Partial<DecodedEvent> = {}): DecodedEvent {
-  return {
-    id: randomBytes(16),
-    stream,
-    type: 'T',
-    expectedSeq: -1,
-    timestamp: 0,
-    correlationId: null,
-    contentType: 0,
-    payload: randomBytes(16),
-    ...overrides,
-  };
 }
 
 function append(runtime: ShardRuntime, events: DecodedEvent[]): Promise<EventResults> {

@@ -2,7 +2,6 @@
  * The records that carry batches to a shard worker and results back, through a real ring.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { EventResults, Status, type DecodedEvent } from '../../protocol/index.js';
 import { createRingBuffer, RingConsumer, RingProducer } from '../index.js';
@@ -13,20 +12,7 @@ import {
   writeAppend,
   writeResults,
 } from '../src/shard-records.js';
-
-function event(stream: string, overrides: Partial<DecodedEvent> = {}): DecodedEvent {
-  return {
-    id: randomBytes(16),
-    stream,
-    type: 'Deposited',
-    expectedSeq: -1,
-    timestamp: 0,
-    correlationId: null,
-    contentType: 0,
-    payload: randomBytes(120),
-    ...overrides,
-  };
-}
+import { decodedEvent as event } from './decoded-events.js';
 
 /** Plain values for deepEqual: bytes as hex, whatever the view type. */
 function plain(e: DecodedEvent): Record<string, unknown> {

@@ -14,6 +14,7 @@ import {
   type CommitGroup,
   type Journal,
 } from '../index.js';
+import { decodedEvent as event } from './decoded-events.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -22,20 +23,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'shardline-core-'));
   dirs.push(dir);
   return dir;
-}
-
-function event(stream: string, overrides: Partial<DecodedEvent> = {}): DecodedEvent {
-  return {
-    id: randomBytes(16),
-    stream,
-    type: 'T',
-    expectedSeq: -1,
-    timestamp: 0,
-    correlationId: null,
-    contentType: 0,
-    payload: randomBytes(8),
-    ...overrides,
-  };
 }
 
 function append(runtime: ShardRuntime, events: DecodedEvent[]): Promise<EventResults> {
