@@ -24,6 +24,15 @@ import {
   type StreamRecovery,
 } from './journal.js';
 
+/**
+ * Every run holding a seq divisible by ANCHOR_SEQS is an anchor, in the index of migration 5; a
+ * read walks back from the first anchor after what it wants, at most about twice this many
+ * seqs of runs it does not want. Fixed by that migration: never change it.
+ */
+const ANCHOR_SEQS = 64;
+/** The partial index's condition, written the same way in every query that must use it. */
+const IS_ANCHOR = `run_events > 0 AND (seq - 1) / ${ANCHOR_SEQS} < (seq + run_events - 1) / ${ANCHOR_SEQS}`;
+
 /** Each entry upgrades the schema from version `index` to `index + 1`. Append only. */
 const MIGRATIONS: readonly string[] = [
   // A rowid table: rows are appended in commit order, so the table itself is written
@@ -68,25 +77,60 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE events ADD COLUMN run_events INTEGER NOT NULL DEFAULT 1;
    CREATE UNIQUE INDEX events_stream_runs ON events (stream, seq) WHERE run_events > 0;
    DROP INDEX events_stream_seq;`,
+  // Stream heads and anchored runs instead of an index entry per run, which still cost one
+  // dirty page per stream in a group, or more with the page splits of a growing index: 105 of a
+  // 100-event group's 153 WAL pages (docs/decisions/0006). Each run's first row links to the
+  // stream's previous run; one small row per stream holds its last seq and last run; and only
+  // the runs that hold a seq divisible by ANCHOR_SEQS are indexed, so a read can start near
+  // any seq. Existing runs are linked and the heads filled from the old index.
+  `ALTER TABLE events ADD COLUMN prev_run INTEGER NOT NULL DEFAULT 0;
+   UPDATE events SET prev_run = linked.prev_run
+     FROM (SELECT rowid AS run, LAG(rowid, 1, 0) OVER (PARTITION BY stream ORDER BY seq) AS prev_run
+           FROM events WHERE run_events > 0) AS linked
+     WHERE events.rowid = linked.run AND linked.prev_run != 0;
+   CREATE TABLE stream_heads (
+     stream   TEXT    NOT NULL PRIMARY KEY,
+     seq      INTEGER NOT NULL,
+     last_run INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   INSERT INTO stream_heads (stream, seq, last_run)
+     SELECT stream, seq + run_events - 1, run FROM (
+       SELECT stream, seq, run_events, rowid AS run,
+              ROW_NUMBER() OVER (PARTITION BY stream ORDER BY seq DESC) AS newest
+       FROM events WHERE run_events > 0)
+     WHERE newest = 1;
+   CREATE UNIQUE INDEX events_stream_anchors ON events (stream, seq) WHERE ${IS_ANCHOR};
+   DROP INDEX events_stream_runs;`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 const WAL_FALLBACK_CHECKPOINT_PAGES = 262_144;
 const CHECKPOINT_INTERVAL_MS = 200;
 /**
- * Streams whose last committed seq a journal keeps in memory (about 100 bytes each). Beyond
- * this, the streams least recently committed are forgotten and looked up again when met.
+ * Streams whose head (last seq and last run) a journal keeps in memory (about 100 bytes each).
+ * Beyond this, the streams least recently committed are forgotten and read again when met.
  */
-export const LAST_SEQ_CACHE_STREAMS = 65_536;
+export const HEAD_CACHE_STREAMS = 65_536;
 export const SQLITE_FILE_NAME = 'shardline.sqlite';
 const LOCK_FILE_NAME = 'shardline.lock';
 
-/** A run's index entry: its first rowid, its first seq and its event count. */
+/** A run: its first rowid, its stream, first seq and event count, and the previous run's rowid. */
 interface Run {
   first: number;
+  stream: string;
   seq: number;
   events: number;
+  /** The first rowid of the stream's previous run; 0 for its first run. */
+  previous: number;
 }
+
+/** A stream's last committed seq, and the first rowid of its last run (0 for neither). */
+interface StreamHead {
+  seq: number;
+  lastRun: number;
+}
+
+const NO_HEAD: StreamHead = { seq: 0, lastRun: 0 };
 
 interface EventRow {
   shard: number;
@@ -110,24 +154,27 @@ export class SqliteJournal implements Journal {
   #findEvent: Database.Statement;
   #loadSnapshot: Database.Statement;
   #runAt: Database.Statement;
-  #runsAfter: Database.Statement;
-  #lastRuns: Database.Statement;
+  #anchorAfter: Database.Statement;
+  #headOf: Database.Statement;
+  #insertHeadIfNew: Database.Statement;
+  #advanceHead: Database.Statement;
   #rowsBetween: Database.Statement;
   /** `#rowsBetween` without payloads, for recovery. */
   #recoveryBetween: Database.Statement;
   #positionsDescending: Database.Statement;
   #readTx: <T>(read: () => T) => T;
   #shards = 0;
-  #commitTx: Database.Transaction<(group: CommitGroup) => Map<string, number>>;
+  #commitTx: Database.Transaction<(group: CommitGroup) => Map<string, StreamHead>>;
   /**
-   * Each stream's last seq as this journal committed it, so that the commit's check that seqs
-   * rise costs no query for a stream committed recently (a lookup was a fifth of a 100-event
-   * commit). Exact because each stream has one writer: its shard belongs to one worker,
-   * whose journal this is, and the data directory lock keeps other processes out. A worker
-   * that restarts builds a new journal, with an empty cache. Least recently committed first,
-   * bounded by LAST_SEQ_CACHE_STREAMS.
+   * Each stream's head as this journal committed it, so that a commit costs no query to check
+   * that a stream's seqs rise and to link its new run, for a stream committed recently (a
+   * lookup was a fifth of a 100-event commit). Exact because each stream has one writer: its
+   * shard belongs to one worker, whose journal this is, and the data directory lock keeps
+   * other processes out. A worker that restarts builds a new journal, with an empty cache.
+   * Reads never use it: they may run on another journal of the same file. Least recently
+   * committed first, bounded by HEAD_CACHE_STREAMS.
    */
-  readonly #lastSeqs = new Map<string, number>();
+  readonly #heads = new Map<string, StreamHead>();
   readonly #writeLock: SharedMutex | null;
   #checkpointer: Worker | null = null;
   readonly #dataDirLock: Database.Database | null;
@@ -164,8 +211,8 @@ export class SqliteJournal implements Journal {
       this.#migrate();
       this.#insertEvent = this.#db.prepare(
         `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id,
-                             content_type, payload, run_events)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             content_type, payload, run_events, prev_run)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       this.#upsertSnapshot = this.#db.prepare(
         `INSERT INTO snapshots (stream, seq, state, created_at) VALUES (?, ?, ?, ?)
@@ -180,16 +227,23 @@ export class SqliteJournal implements Journal {
          ORDER BY "offset" DESC, shard DESC`,
       );
       this.#loadSnapshot = this.#db.prepare(`SELECT seq, state FROM snapshots WHERE stream = ?`);
-      // Runs (see migration 4): `run_events > 0` selects the partial index of run starts.
-      const runColumns = `SELECT rowid AS first, seq, run_events AS events FROM events`;
-      this.#runAt = this.#db.prepare(
-        `${runColumns} WHERE stream = ? AND run_events > 0 AND seq <= ? ORDER BY seq DESC LIMIT 1`,
+      // Runs (migrations 4 and 5): a run's first row holds its length and its link.
+      const runColumns = `SELECT rowid AS first, stream, seq, run_events AS events,
+                                 prev_run AS previous FROM events`;
+      this.#runAt = this.#db.prepare(`${runColumns} WHERE rowid = ? AND run_events > 0`);
+      this.#anchorAfter = this.#db.prepare(
+        `${runColumns} WHERE stream = ? AND ${IS_ANCHOR} AND seq > ? ORDER BY seq LIMIT 1`,
       );
-      this.#runsAfter = this.#db.prepare(
-        `${runColumns} WHERE stream = ? AND run_events > 0 AND seq > ? ORDER BY seq LIMIT ?`,
+      this.#headOf = this.#db.prepare(
+        `SELECT seq, last_run AS lastRun FROM stream_heads WHERE stream = ?`,
       );
-      this.#lastRuns = this.#db.prepare(
-        `${runColumns} WHERE stream = ? AND run_events > 0 ORDER BY seq DESC LIMIT ?`,
+      this.#insertHeadIfNew = this.#db.prepare(
+        `INSERT INTO stream_heads (stream, seq, last_run) VALUES (?, ?, ?)
+         ON CONFLICT (stream) DO NOTHING`,
+      );
+      // Compare and set: the head must still be the one the commit built on.
+      this.#advanceHead = this.#db.prepare(
+        `UPDATE stream_heads SET seq = ?, last_run = ? WHERE stream = ? AND seq = ? AND last_run = ?`,
       );
       this.#rowsBetween = this.#db.prepare(
         `SELECT shard, "offset" AS offset, stream, seq, event_id, type, ts, correlation_id,
@@ -216,16 +270,18 @@ export class SqliteJournal implements Journal {
         // one pass; then the throw rolls the whole transaction back.
         const conflicts: number[] = [];
         let firstCause: unknown = null;
-        const lastSeqs = new Map<string, number>();
+        const heads = new Map<string, StreamHead>();
         for (const rows of rowsByStream(group.events)) {
-          const cause = this.#insertStream(group.events, rows, conflicts);
-          firstCause ??= cause;
-          const last = group.events[rows[rows.length - 1]!]!;
-          lastSeqs.set(last.stream, last.seq);
+          const stream = group.events[rows[0]!]!.stream;
+          const head = this.#heads.get(stream) ?? this.#storedHead(stream);
+          // Every stream is written, even after a conflict, so that all conflicts are found.
+          const written = this.#insertStream(group.events, rows, head, conflicts);
+          if (written instanceof Error) firstCause ??= written;
+          else heads.set(stream, written);
         }
         if (conflicts.length > 0) throw new JournalConflictError(conflicts, firstCause);
         for (const s of group.snapshots) upsertSnapshot.run(s.stream, s.seq, s.state, now);
-        return lastSeqs;
+        return heads;
       });
     } catch (error) {
       // Release the file and the lock at once: this process may try again.
@@ -236,25 +292,21 @@ export class SqliteJournal implements Journal {
   }
 
   /**
-   * Writes one stream's rows of a group, in seq order, as runs: consecutive rowids with
-   * consecutive seqs, the first row of each carrying its count (a gap in the seqs starts a new
-   * run). The seqs must rise strictly and begin after the stream's last committed seq, which
-   * keeps them unique without an index entry per event. Rows that break this, or a unique
-   * index, go to `conflicts`; returns the first such error.
+   * Writes one stream's rows of a group on top of its `head`, in seq order, as runs:
+   * consecutive rowids with consecutive seqs, the first row of each carrying its count and the
+   * first rowid of the stream's previous run (a gap in the seqs starts a new run). The seqs
+   * must rise strictly and begin after `head.seq`, which keeps them unique without an index
+   * entry per event. Then stores and returns the new head. Rows that break this, or a unique
+   * index, go to `conflicts`, and the first such error is returned instead.
    */
   #insertStream(
     events: readonly JournalEvent[],
     rows: readonly number[],
+    head: StreamHead,
     conflicts: number[],
-  ): unknown {
+  ): StreamHead | Error {
     const stream = events[rows[0]!]!.stream;
-    let previousSeq = this.#lastSeqs.get(stream);
-    if (previousSeq === undefined) {
-      // `#runAt` with no upper bound rather than `#lastRuns` with a limit of 1: a bound
-      // LIMIT parameter made this lookup twice as slow.
-      const last = this.#runAt.get(stream, Number.MAX_SAFE_INTEGER) as Run | undefined;
-      previousSeq = last === undefined ? 0 : last.seq + last.events - 1;
-    }
+    let previousSeq = head.seq;
     for (const i of rows) {
       const seq = events[i]!.seq;
       if (seq <= previousSeq) {
@@ -263,29 +315,46 @@ export class SqliteJournal implements Journal {
       }
       previousSeq = seq;
     }
-    let cause: unknown = null;
+    let cause: Error | null = null;
+    let lastRun = head.lastRun;
     for (let start = 0; start < rows.length; ) {
       let end = start + 1;
       while (end < rows.length && events[rows[end]!]!.seq === events[rows[end - 1]!]!.seq + 1) {
         end++;
       }
-      cause ??= this.#insertRun(events, rows.slice(start, end), conflicts);
+      const inserted = this.#insertRun(events, rows.slice(start, end), lastRun, conflicts);
+      if (typeof inserted === 'number') lastRun = inserted;
+      else cause ??= inserted;
       start = end;
     }
-    return cause;
+    if (cause !== null) return cause;
+    const written = { seq: previousSeq, lastRun };
+    // Compare and set: the stored head must still be the one these rows were written on. It
+    // is, unless a second writer broke the one-writer rule behind this journal's memory.
+    const stored =
+      head.lastRun === 0
+        ? this.#insertHeadIfNew.run(stream, written.seq, written.lastRun)
+        : this.#advanceHead.run(written.seq, written.lastRun, stream, head.seq, head.lastRun);
+    if (stored.changes === 1) return written;
+    conflicts.push(...rows);
+    return new Error(`stream ${stream}: its head moved from seq ${head.seq} under this commit`);
   }
 
-  /** Inserts one run (rows of one stream with consecutive seqs); returns the first conflict. */
+  /**
+   * Inserts one run (rows of one stream with consecutive seqs) linked to the run starting at
+   * rowid `previousRun`; returns its first rowid, or the first conflict.
+   */
   #insertRun(
     events: readonly JournalEvent[],
     run: readonly number[],
+    previousRun: number,
     conflicts: number[],
-  ): unknown {
-    let cause: unknown = null;
+  ): number | Error {
+    let cause: Error | null = null;
     let previousRowid = -1;
     for (let k = 0; k < run.length; k++) {
       const values = eventRowValues(events[run[k]!]!);
-      values.push(k === 0 ? run.length : 0);
+      values.push(k === 0 ? run.length : 0, k === 0 ? previousRun : 0);
       let rowid: number;
       try {
         rowid = Number(this.#insertEvent.run(...values).lastInsertRowid);
@@ -293,7 +362,7 @@ export class SqliteJournal implements Journal {
         if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
           throw error;
         conflicts.push(run[k]!);
-        cause ??= error;
+        cause ??= error as Error;
         continue;
       }
       // SQLite gives each new row the highest rowid + 1, so a run written in one transaction
@@ -303,7 +372,12 @@ export class SqliteJournal implements Journal {
       }
       previousRowid = rowid;
     }
-    return cause;
+    return cause ?? previousRowid - run.length + 1;
+  }
+
+  /** The stream's head as stored. */
+  #storedHead(stream: string): StreamHead {
+    return (this.#headOf.get(stream) as StreamHead | undefined) ?? NO_HEAD;
   }
 
   #meta(name: string): string | undefined {
@@ -385,21 +459,17 @@ export class SqliteJournal implements Journal {
 
   #recover(stream: string, recentIds: number): StreamRecovery {
     const snap = this.#loadSnapshot.get(stream) as { seq: number; state: string } | undefined;
+    const head = this.#storedHead(stream);
     const recent = this.#rowsIn(
       this.#recoveryBetween,
       stream,
-      this.#lastRanges(stream, recentIds),
+      this.#rangesFrom(stream, head, head.seq - recentIds + 1, recentIds),
     ).map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
-    // A new stream (no snapshot, no recent event) has nothing to replay: one query fewer
-    // for each stream a group meets for the first time.
-    const isNew = snap === undefined && recentIds > 0 && recent.length === 0;
-    const replay = isNew
-      ? []
-      : this.#rowsIn(
-          this.#recoveryBetween,
-          stream,
-          this.#rangesFrom(stream, (snap?.seq ?? 0) + 1, Number.MAX_SAFE_INTEGER),
-        ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
+    const replay = this.#rowsIn(
+      this.#recoveryBetween,
+      stream,
+      this.#rangesFrom(stream, head, (snap?.seq ?? 0) + 1, Number.MAX_SAFE_INTEGER),
+    ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
     return {
       stream,
       snapshot: snap === undefined ? null : { stream, seq: snap.seq, state: snap.state },
@@ -410,37 +480,45 @@ export class SqliteJournal implements Journal {
 
   /**
    * The rowid ranges of `stream`'s events from `fromSeq` on, at most `limit` events, in seq
-   * order: the run holding `fromSeq`, then the runs after it. Call inside a read transaction.
+   * order. Walks the runs back from the first anchor after the last seq wanted, or from the
+   * head, to the run holding `fromSeq`. Call inside a read transaction.
    */
-  #rangesFrom(stream: string, fromSeq: number, limit: number): [number, number][] {
+  #rangesFrom(
+    stream: string,
+    head: StreamHead,
+    fromSeq: number,
+    limit: number,
+  ): [number, number][] {
+    const first = Math.max(fromSeq, 1);
+    const last = Math.min(head.seq, first + Math.max(limit, 0) - 1);
+    if (last < first) return [];
+    let run =
+      (this.#anchorAfter.get(stream, last) as Run | undefined) ?? this.#run(stream, head.lastRun);
     const ranges: [number, number][] = [];
-    let wanted = limit;
-    const take = (run: Run, skip: number): void => {
-      const count = Math.min(run.events - skip, wanted);
-      if (count <= 0) return;
-      ranges.push([run.first + skip, run.first + skip + count - 1]);
-      wanted -= count;
-    };
-    const holding = this.#runAt.get(stream, fromSeq) as Run | undefined;
-    if (holding !== undefined) take(holding, fromSeq - holding.seq);
-    if (wanted > 0) {
-      for (const run of this.#runsAfter.all(stream, fromSeq, wanted) as Run[]) take(run, 0);
-    }
-    return ranges;
-  }
-
-  /** The rowid ranges of `stream`'s last `count` events, in seq order. */
-  #lastRanges(stream: string, count: number): [number, number][] {
-    const ranges: [number, number][] = [];
-    if (count <= 0) return ranges;
-    let wanted = count;
-    for (const run of this.#lastRuns.all(stream, count) as Run[]) {
-      const take = Math.min(run.events, wanted);
-      ranges.push([run.first + run.events - take, run.first + run.events - 1]);
-      wanted -= take;
-      if (wanted === 0) break;
+    while (run !== undefined && run.seq + run.events - 1 >= first) {
+      const low = Math.max(run.seq, first);
+      const high = Math.min(run.seq + run.events - 1, last);
+      if (low <= high) ranges.push([run.first + low - run.seq, run.first + high - run.seq]);
+      if (run.seq <= first || run.previous === 0) break;
+      run = this.#run(stream, run.previous, run.first);
     }
     return ranges.reverse();
+  }
+
+  /**
+   * The run starting at `rowid`, which must belong to `stream` and, when `before` is given,
+   * lie before it (links only point back, so a walk always ends).
+   */
+  #run(stream: string, rowid: number, before = Number.MAX_SAFE_INTEGER): Run | undefined {
+    if (rowid === 0) return undefined;
+    const run = this.#runAt.get(rowid) as Run | undefined;
+    if (run === undefined || run.stream !== stream || rowid >= before) {
+      throw new ShardlineError(
+        'ERR_JOURNAL_CORRUPT',
+        `${this.path}: the run link of stream ${stream} to rowid ${rowid} is broken`,
+      );
+    }
+    return run;
   }
 
   /** The rows in `ranges`, checked to belong to `stream` (a run never crosses streams). */
@@ -476,9 +554,12 @@ export class SqliteJournal implements Journal {
       // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for it (busy_timeout).
       // A deferred transaction reads first, and SQLite refuses at once, without waiting, to
       // turn a reader into the writer while the checkpointer's RESTART holds the write lock.
-      this.#rememberLastSeqs(this.#commitTx.immediate(group));
+      this.#rememberHeads(this.#commitTx.immediate(group));
       return Promise.resolve();
     } catch (cause) {
+      // Nothing was written: forget the group's heads, so that a head a second writer moved
+      // is read again rather than conflict forever.
+      for (const event of group.events) this.#heads.delete(event.stream);
       if (cause instanceof JournalConflictError) return Promise.reject(cause);
       return Promise.reject(
         new ShardlineError('ERR_JOURNAL_COMMIT', `SQLite commit failed: ${String(cause)}`, {
@@ -490,21 +571,25 @@ export class SqliteJournal implements Journal {
     }
   }
 
-  /** Records a committed group's last seq per stream, dropping the least recently committed. */
-  #rememberLastSeqs(committed: Map<string, number>): void {
-    for (const [stream, seq] of committed) {
-      this.#lastSeqs.delete(stream);
-      this.#lastSeqs.set(stream, seq);
+  /** Records a committed group's stream heads, dropping the least recently committed. */
+  #rememberHeads(committed: Map<string, StreamHead>): void {
+    for (const [stream, head] of committed) {
+      this.#heads.delete(stream);
+      this.#heads.set(stream, head);
     }
-    for (const stream of this.#lastSeqs.keys()) {
-      if (this.#lastSeqs.size <= LAST_SEQ_CACHE_STREAMS) break;
-      this.#lastSeqs.delete(stream);
+    for (const stream of this.#heads.keys()) {
+      if (this.#heads.size <= HEAD_CACHE_STREAMS) break;
+      this.#heads.delete(stream);
     }
   }
 
   readStream(stream: string, fromSeq: number, limit: number): Promise<JournalEvent[]> {
     const rows = this.#readTx(() =>
-      this.#rowsIn(this.#rowsBetween, stream, this.#rangesFrom(stream, fromSeq, limit)),
+      this.#rowsIn(
+        this.#rowsBetween,
+        stream,
+        this.#rangesFrom(stream, this.#storedHead(stream), fromSeq, limit),
+      ),
     );
     return Promise.resolve(
       rows.map((r) => ({

@@ -82,13 +82,28 @@ test('a conflicting row fails only its event; the actor reloads and the rest com
   const runtime = new ShardRuntime(new SqliteJournal(dir, 8));
   await runtime.start();
   assert.equal((await append(runtime, [event('c-1')])).status[0], Status.ok);
-  // A second writer (here: a bug, or a split brain) takes seq 2 of c-1 behind the actor's back.
-  const db = new Database(join(dir, SQLITE_FILE_NAME));
-  db.prepare(
-    `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id, content_type, payload)
-              VALUES (?, 1000000, 'c-1', 2, ?, 'T', 1, NULL, 0, x'00')`,
-  ).run(shardOf('c-1', 1024), randomBytes(16));
-  db.close();
+  // A second writer (here: a bug, or a split brain) takes seq 2 of c-1 behind the actor's back,
+  // and behind the runtime's journal, which remembers the stream at seq 1.
+  const intruder = new SqliteJournal(dir, 8);
+  await intruder.open(1024);
+  await intruder.commit({
+    events: [
+      {
+        shard: shardOf('c-1', 1024),
+        offset: 1_000_000,
+        stream: 'c-1',
+        seq: 2,
+        id: randomBytes(16),
+        type: 'T',
+        timestamp: 1,
+        correlationId: null,
+        contentType: 0,
+        payload: Buffer.from([0]),
+      },
+    ],
+    snapshots: [],
+  });
+  await intruder.close();
   const results = await append(runtime, [event('c-1'), event('c-2'), event('c-3')]);
   assert.deepEqual([...results.status], [Status.unavailable, Status.ok, Status.ok]);
   const retry = await append(runtime, [event('c-1')]);

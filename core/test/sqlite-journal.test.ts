@@ -16,7 +16,7 @@ import {
   SqliteJournal,
   type JournalEvent,
 } from '../index.js';
-import { LAST_SEQ_CACHE_STREAMS } from '../src/sqlite-journal.js';
+import { HEAD_CACHE_STREAMS } from '../src/sqlite-journal.js';
 import { journalContract, type JournalStore } from './journal-contract.js';
 
 const dirs: string[] = [];
@@ -80,10 +80,22 @@ test('a journal of schema version 1 is migrated in place and keeps its events an
   const payload = randomBytes(40);
   withDatabase(dir, (db) => {
     db.exec(SCHEMA_V1);
+    db.prepare('INSERT INTO events VALUES (3, 6, ?, 1, ?, ?, 1700000000000, NULL, 0, ?)').run(
+      'old-0',
+      randomBytes(16),
+      'Created',
+      payload,
+    );
     db.prepare('INSERT INTO events VALUES (3, 7, ?, 1, ?, ?, 1700000000000, NULL, 0, ?)').run(
       'old-1',
       id,
       'Created',
+      payload,
+    );
+    db.prepare('INSERT INTO events VALUES (3, 8, ?, 2, ?, ?, 1700000000000, NULL, 0, ?)').run(
+      'old-1',
+      randomBytes(16),
+      'Renamed',
       payload,
     );
   });
@@ -107,16 +119,37 @@ test('a journal of schema version 1 is migrated in place and keeps its events an
     assert.deepEqual(await journal.findEvents([{ stream: 'old-1', id }]), [
       { seq: 1, shard: 3, offset: 7 },
     ]);
-    assert.deepEqual([...(await journal.shardOffsets())], [[3, 7]]);
-    // The old row is a run of one (migration 4): the stream continues after it.
-    const next = { ...stored!, seq: 2, offset: 8, id: randomBytes(16) };
+    assert.deepEqual([...(await journal.shardOffsets())], [[3, 8]]);
+    // Each old row is a run of one (migration 4), linked to the stream's previous run, and the
+    // stream's head is its last (migration 5): the stream reads whole and continues after it.
+    assert.deepEqual(
+      (await journal.readStream('old-1', 2, 10)).map((e) => e.type),
+      ['Renamed'],
+    );
+    const [recovery] = await journal.loadStreams(['old-1'], 10);
+    assert.deepEqual(
+      recovery!.replay.map((e) => e.seq),
+      [1, 2],
+    );
+    await assert.rejects(
+      journal.commit({
+        events: [{ ...stored!, seq: 2, offset: 9, id: randomBytes(16) }],
+        snapshots: [],
+      }),
+      JournalConflictError,
+    );
+    const next = { ...stored!, seq: 3, offset: 9, id: randomBytes(16) };
     await journal.commit({ events: [next], snapshots: [] });
     assert.deepEqual(
       (await journal.readStream('old-1', 1, 10)).map((e) => e.seq),
-      [1, 2],
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      (await journal.readStream('old-0', 1, 10)).map((e) => e.seq),
+      [1],
     );
     // The rebuilt unique indexes still refuse a second copy of the id, and of the position.
-    const again = { ...stored!, seq: 3, offset: 9 };
+    const again = { ...stored!, seq: 4, offset: 10 };
     await assert.rejects(journal.commit({ events: [again], snapshots: [] }), JournalConflictError);
     const samePosition = { ...stored!, stream: 'old-2', id: randomBytes(16) };
     await assert.rejects(
@@ -129,7 +162,7 @@ test('a journal of schema version 1 is migrated in place and keeps its events an
 });
 
 /** A row of `stream` at `seq`, with a fresh id, on shard 1 at `offset`. */
-function rowAt(stream: string, seq: number, offset: number): JournalEvent {
+function rowAt(stream: string, seq: number, offset: number, payloadBytes = 8): JournalEvent {
   return {
     shard: 1,
     offset,
@@ -140,7 +173,7 @@ function rowAt(stream: string, seq: number, offset: number): JournalEvent {
     timestamp: 1_700_000_000_000,
     correlationId: null,
     contentType: 0,
-    payload: randomBytes(8),
+    payload: randomBytes(payloadBytes),
   };
 }
 
@@ -219,12 +252,56 @@ test('each stream of a group is written as one indexed run, and seqs that do not
   }
 });
 
+test('a stream written in runs of one and in long runs reads back from every seq, with every limit', async () => {
+  const { journal } = await freshJournal('anchors');
+  try {
+    // 300 groups of one event of `walked` between events of another stream, so its runs are
+    // one row each and never adjacent; then one run of 150 (holding two anchor seqs).
+    let offset = 0;
+    for (let seq = 1; seq <= 300; seq++) {
+      await journal.commit({
+        events: [rowAt('other', seq, ++offset), rowAt('walked', seq, ++offset)],
+        snapshots: [],
+      });
+    }
+    await journal.commit({
+      events: Array.from({ length: 150 }, (_, k) => rowAt('walked', 301 + k, ++offset)),
+      snapshots: [{ stream: 'walked', seq: 100, state: '{}' }],
+    });
+    const seqsFrom = (from: number, count: number): number[] =>
+      Array.from({ length: Math.max(0, Math.min(count, 450 - from + 1)) }, (_, k) => from + k);
+    for (const from of [1, 2, 63, 64, 65, 127, 128, 129, 250, 299, 300, 301, 383, 384, 449, 450]) {
+      for (const limit of [1, 2, 63, 64, 65, 130, 1000]) {
+        assert.deepEqual(
+          (await journal.readStream('walked', from, limit)).map((e) => e.seq),
+          seqsFrom(from, limit),
+          `from ${from}, limit ${limit}`,
+        );
+      }
+    }
+    assert.deepEqual(await journal.readStream('walked', 451, 10), []);
+    // Recovery: the snapshot, the events after it, and the last ids.
+    const [recovery] = await journal.loadStreams(['walked'], 128);
+    assert.equal(recovery!.snapshot?.seq, 100);
+    assert.deepEqual(
+      recovery!.replay.map((e) => e.seq),
+      seqsFrom(101, 350),
+    );
+    assert.deepEqual(
+      recovery!.recent.map((e) => e.seq),
+      seqsFrom(323, 128),
+    );
+  } finally {
+    await journal.close();
+  }
+});
+
 test('a taken seq is refused whether or not the journal still remembers the stream', async () => {
   const { journal } = await freshJournal('last-seqs');
   try {
     // More streams than the journal keeps last seqs for: the first ones are forgotten. Each
     // gets a run of two, so that seq 2, not a run start, has no index entry to refuse it.
-    const streams = LAST_SEQ_CACHE_STREAMS + 10;
+    const streams = HEAD_CACHE_STREAMS + 10;
     let offset = 0;
     await journal.commit({
       events: Array.from({ length: streams }, (_, i) => [
@@ -257,8 +334,8 @@ test('under steady commits the WAL starts over instead of growing, and no commit
   let offset = 0;
   const seqs = new Map<string, number>();
   try {
-    // Each group touches 100 of 1000 streams, so it writes about one WAL page per stream:
-    // 1,200 groups write several hundred MiB, with a commit landing during every pass.
+    // Each group writes 100 rows of 3 KiB, about 80 WAL pages: 1,200 groups write about
+    // 380 MiB, with a commit landing during every pass.
     // Each group starts with a new stream, whose last seq the commit must read before it
     // writes: a transaction that reads first must still wait for the checkpointer's lock.
     for (let group = 0; group < 1200; group++) {
@@ -267,7 +344,7 @@ test('under steady commits the WAL starts over instead of growing, and no commit
       const events = [...streams].map((stream) => {
         const seq = (seqs.get(stream) ?? 0) + 1;
         seqs.set(stream, seq);
-        return rowAt(stream, seq, ++offset);
+        return rowAt(stream, seq, ++offset, 3000);
       });
       await journal.commit({ events, snapshots: [] });
       if (group % 50 === 0) largestWal = Math.max(largestWal, statSync(walPath).size);
