@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ByteBuffer } from 'flatbuffers';
-import { AppendBatch, Frame } from '../generated/shardline_generated.js';
+import { AppendBatch, BatchAck, Frame } from '../generated/shardline_generated.js';
 import {
   createBuilder,
   decodeFrame,
@@ -59,6 +59,22 @@ test('an AppendBatch round-trips every field, and agrees with the generated read
     assert.deepEqual(Buffer.from(event.payload), Buffer.from(sent.payload));
     assert.equal(event.stream, generated.events(i)!.stream());
     assert.equal(BigInt(event.expectedSeq), generated.events(i)!.expectedSeq());
+  });
+});
+
+test('a BatchAck carries seqs and offsets up to 2^53 - 1, as the generated reader reads them', () => {
+  const large = [1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER];
+  const results = new EventResults(large.length);
+  large.forEach((value, i) => results.set(i, Status.ok, value, i, large[large.length - 1 - i]!));
+  const bytes = encodeBatchAck(builder, 1n, results).slice();
+  const ack = decodeFrame(bytes);
+  assert.ok(ack.body === 'batch_ack');
+  assert.deepEqual([...ack.results.seq], large);
+  assert.deepEqual([...ack.results.offset], [...large].reverse());
+  const generated = Frame.getRootAsFrame(new ByteBuffer(bytes)).body(new BatchAck()) as BatchAck;
+  large.forEach((value, i) => {
+    assert.equal(generated.results(i)!.seq(), BigInt(value));
+    assert.equal(generated.results(i)!.offset(), BigInt(large[large.length - 1 - i]!));
   });
 });
 
