@@ -78,7 +78,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX events_stream_runs ON events (stream, seq) WHERE run_events > 0;
    DROP INDEX events_stream_seq;`,
   // Stream heads and anchored runs instead of an index entry per run, which still cost one
-  // dirty page per stream in a group, or more with the page splits of a growing index: 105 of a
+  // dirty page per stream in a group, or more with the page splits of a growing index: 129 of a
   // 100-event group's 153 WAL pages (docs/decisions/0006). Each run's first row links to the
   // stream's previous run; one small row per stream holds its last seq and last run; and only
   // the runs that hold a seq divisible by ANCHOR_SEQS are indexed, so a read can start near

@@ -189,7 +189,7 @@ async function freshJournal(
   return { dir, journal };
 }
 
-test('each stream of a group is written as one indexed run, and seqs that do not rise are refused', async () => {
+test('each stream of a group is written as one run, and seqs that do not rise are refused', async () => {
   const { dir, journal } = await freshJournal('runs');
   try {
     let offset = 0;
@@ -299,7 +299,7 @@ test('a stream written in runs of one and in long runs reads back from every seq
 test('a taken seq is refused whether or not the journal still remembers the stream', async () => {
   const { journal } = await freshJournal('last-seqs');
   try {
-    // More streams than the journal keeps last seqs for: the first ones are forgotten. Each
+    // More streams than the journal keeps heads for: the first ones are forgotten. Each
     // gets a run of two, so that seq 2, not a run start, has no index entry to refuse it.
     const streams = HEAD_CACHE_STREAMS + 10;
     let offset = 0;
