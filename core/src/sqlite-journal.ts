@@ -460,21 +460,23 @@ export class SqliteJournal implements Journal {
   #recover(stream: string, recentIds: number): StreamRecovery {
     const snap = this.#loadSnapshot.get(stream) as { seq: number; state: string } | undefined;
     const head = this.#storedHead(stream);
-    const recent = this.#rowsIn(
+    // One walk for both: the events after the snapshot, and the last `recentIds` ids.
+    const replayFrom = (snap?.seq ?? 0) + 1;
+    const recentFrom = head.seq - recentIds + 1;
+    const rows = this.#rowsIn(
       this.#recoveryBetween,
       stream,
-      this.#rangesFrom(stream, head, head.seq - recentIds + 1, recentIds),
-    ).map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset }));
-    const replay = this.#rowsIn(
-      this.#recoveryBetween,
-      stream,
-      this.#rangesFrom(stream, head, (snap?.seq ?? 0) + 1, Number.MAX_SAFE_INTEGER),
-    ).map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts }));
+      this.#rangesFrom(stream, head, Math.min(replayFrom, recentFrom), Number.MAX_SAFE_INTEGER),
+    );
     return {
       stream,
       snapshot: snap === undefined ? null : { stream, seq: snap.seq, state: snap.state },
-      replay,
-      recent,
+      replay: rows
+        .filter((r) => r.seq >= replayFrom)
+        .map((r) => ({ seq: r.seq, type: r.type, timestamp: r.ts })),
+      recent: rows
+        .filter((r) => r.seq >= recentFrom)
+        .map((r) => ({ id: r.event_id, seq: r.seq, shard: r.shard, offset: r.offset })),
     };
   }
 
