@@ -22,6 +22,7 @@ import {
   type ShardRuntimeOptions,
 } from '../index.js';
 import { decodedEvent as event } from './decoded-events.js';
+import { prng } from './prng.js';
 
 /** One empty store of a back end: a data directory, a database. */
 export interface JournalStore {
@@ -319,6 +320,68 @@ export function journalContract(harness: JournalHarness): void {
         assert.equal(tops.get(0), 1);
         assert.equal(tops.get(1), 12_000);
         assert.equal(tops.get(SHARDS - 1), 3);
+      }));
+
+    test('streams interleaved at random over 300 groups, reopened now and then, read back and recover from any seq', () =>
+      withStore(async (_store, open) => {
+        const random = prng(7);
+        const pick = (n: number): number => Math.floor(random() * n);
+        const streams = ['r-0', 'r-1', 'r-2', 'r-3', 'r-4', 'r-5'];
+        const written = new Map(streams.map((stream) => [stream, [] as JournalEvent[]]));
+        const snapshotSeqs = new Map<string, number>();
+        let journal = await open();
+        let offset = 0;
+        for (let g = 0; g < 300; g++) {
+          // 1 to 30 events, each of a random stream: runs of every length, in any order.
+          const events: JournalEvent[] = [];
+          for (let k = 1 + pick(30); k > 0; k--) {
+            const stream = streams[pick(streams.length)]!;
+            const rows = written.get(stream)!;
+            const next = row(stream, rows.length + 1, pick(SHARDS), ++offset);
+            rows.push(next);
+            events.push(next);
+          }
+          const snapshots: CommitGroup['snapshots'] = [];
+          const snapshotted = streams[pick(streams.length)]!;
+          const snapshotSeq = written.get(snapshotted)!.length;
+          if (random() < 0.1 && snapshotSeq > 0) {
+            snapshots.push({ stream: snapshotted, seq: snapshotSeq, state: '{}' });
+            snapshotSeqs.set(snapshotted, snapshotSeq);
+          }
+          await journal.commit(group(events, snapshots));
+          // A new journal remembers nothing of the last one's commits.
+          if (random() < 0.05) {
+            await journal.close();
+            journal = await open();
+          }
+        }
+        for (const stream of streams) {
+          const rows = written.get(stream)!;
+          for (let k = 0; k < 20; k++) {
+            const from = 1 + pick(rows.length + 2);
+            const limit = 1 + pick(150);
+            assertSameEvents(
+              await journal.readStream(stream, from, limit),
+              rows.slice(from - 1, from - 1 + limit),
+            );
+          }
+          const recentIds = pick(150);
+          const [recovery] = await journal.loadStreams([stream], recentIds);
+          const snapshotSeq = snapshotSeqs.get(stream) ?? 0;
+          assert.equal(recovery!.snapshot?.seq ?? 0, snapshotSeq, `${stream} snapshot`);
+          assert.deepEqual(
+            recovery!.replay.map((e) => e.seq),
+            rows.slice(snapshotSeq).map((e) => e.seq),
+            `${stream} replay`,
+          );
+          assert.deepEqual(
+            recovery!.recent.map((e) => Buffer.from(e.id).toString('hex')),
+            rows
+              .slice(Math.max(0, rows.length - recentIds))
+              .map((e) => Buffer.from(e.id).toString('hex')),
+            `${stream} recent ids`,
+          );
+        }
       }));
 
     test('snapshots: the newest wins; loadStreams returns snapshot, replay and recent ids', () =>

@@ -13,6 +13,7 @@ import {
   type DecodeLimits,
 } from '../../protocol/index.js';
 import { SQLITE_FILE_NAME } from '../../core/index.js';
+import { prng } from '../../core/test/prng.js';
 import { formatUuid } from '../src/json-events.js';
 import {
   FrameClient,
@@ -27,16 +28,6 @@ import {
 const MAX_FRAME_BYTES = 64 * 1024;
 const LIMITS: DecodeLimits = { maxFrameBytes: MAX_FRAME_BYTES, maxEventsPerBatch: 1000 };
 const BAD_FRAMES = 10_000;
-
-/** A deterministic PRNG (mulberry32), so that a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function validFrames(): Uint8Array[] {
   const builder = createBuilder();
