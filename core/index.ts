@@ -35,6 +35,7 @@ export {
   type ShardRuntimeOptions,
 } from './src/shard-runtime.js';
 export { SharedMutex } from './src/shared-mutex.js';
+export { WalSync } from './src/wal-sync.js';
 export {
   SQLITE_FILE_NAME,
   SQLITE_SCHEMA_VERSION,

@@ -1,8 +1,9 @@
 /**
  * The embedded journal: one SQLite file in the data directory, through better-sqlite3.
  *
- * Durability: WAL mode with `synchronous = FULL`, so a commit that returned has been fsynced
- * and survives a power cut as well as a crash (`NORMAL` would only survive a process crash).
+ * Durability: a commit that returned has been fsynced and survives a power cut as well as a
+ * crash. WAL mode with `synchronous = FULL`, or, for shard workers sharing the file, `NORMAL`
+ * with the worker fsyncing the WAL itself after the write lock (wal-sync.ts, decision 0007).
  * better-sqlite3 is synchronous; the runtime still sees the async port so that the same
  * group-commit loop drives the MySQL back end.
  */
@@ -12,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ShardlineError } from '../../protocol/index.js';
 import { SharedMutex } from './shared-mutex.js';
+import { WalSync } from './wal-sync.js';
 import {
   bufferView,
   eventRowValues,
@@ -176,6 +178,12 @@ export class SqliteJournal implements Journal {
    */
   readonly #heads = new Map<string, StreamHead>();
   readonly #writeLock: SharedMutex | null;
+  /** Set for journals of a file that shard workers share (see wal-sync.ts). */
+  readonly #walSync: WalSync | null;
+  /** A writer that fsyncs the WAL itself, after releasing the write lock. */
+  readonly #syncsWalItself: boolean;
+  /** Set when an fsync of the WAL failed: what was committed since may not be durable. */
+  #walSyncFailure: Error | null = null;
   #checkpointer: Worker | null = null;
   readonly #dataDirLock: Database.Database | null;
 
@@ -184,23 +192,30 @@ export class SqliteJournal implements Journal {
    * `cacheMiB` is SQLite's page cache for this connection. `writeLock` serialises the write
    * transactions of several worker threads that share the file. `owner` makes this journal
    * the file's owner in this process: it locks the data directory against other processes and
-   * runs the checkpointer thread. Give it to exactly one journal per file.
+   * runs the checkpointer thread. Give it to exactly one journal per file. `walSync` (from
+   * `WalSync.create()`, shared by the workers and the reader of one file): with a write lock,
+   * this journal commits without an fsync in SQLite and fsyncs the WAL after releasing the lock;
+   * without one, its reads wait until what they saw is fsynced.
    */
   constructor(
     dataDir: string,
     cacheMiB = 256,
     writeLock: SharedMutex | null = null,
     owner = false,
+    walSync: BigInt64Array | null = null,
   ) {
     this.#writeLock = writeLock;
+    this.#syncsWalItself = writeLock !== null && walSync !== null;
     mkdirSync(dataDir, { recursive: true });
     this.#dataDirLock = owner ? lockDataDir(dataDir) : null;
     let opened: Database.Database | null = null;
     try {
       this.path = join(dataDir, SQLITE_FILE_NAME);
+      this.#walSync = walSync === null ? null : new WalSync(walSync, `${this.path}-wal`);
       this.#db = opened = new Database(this.path);
       this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
+      // NORMAL still fsyncs the WAL before each checkpoint and when it starts over.
+      this.#db.pragma(this.#syncsWalItself ? 'synchronous = NORMAL' : 'synchronous = FULL');
       this.#db.pragma('busy_timeout = 5000');
       // Index pages are touched all over the file by every group; keeping them cached avoids
       // re-reading them. Checkpoints run in a background thread (sqlite-checkpointer.ts); the
@@ -415,6 +430,7 @@ export class SqliteJournal implements Journal {
 
   open(shards: number): Promise<void> {
     this.#shards = shards;
+    this.#walSync?.syncLeftovers();
     const stored = this.#meta('shards');
     if (stored === undefined) {
       this.#setMeta('shards', String(shards));
@@ -432,7 +448,7 @@ export class SqliteJournal implements Journal {
   }
 
   isAvailable(): boolean {
-    return this.#db.open;
+    return this.#db.open && this.#walSyncFailure === null;
   }
 
   shardOffsets(): Promise<Map<number, number>> {
@@ -448,11 +464,11 @@ export class SqliteJournal implements Journal {
       if (!tops.has(row.shard)) tops.set(row.shard, row.offset);
       if (tops.size === this.#shards) break;
     }
-    return Promise.resolve(tops);
+    return this.#settled(tops);
   }
 
   loadStreams(streams: readonly string[], recentIds: number): Promise<StreamRecovery[]> {
-    return Promise.resolve(
+    return this.#settled(
       this.#readTx(() => streams.map((stream) => this.#recover(stream, recentIds))),
     );
   }
@@ -547,17 +563,38 @@ export class SqliteJournal implements Journal {
       out[i] =
         (this.#findEvent.get(key.stream, bufferView(key.id)) as EventPosition | undefined) ?? null;
     }
-    return Promise.resolve(out);
+    return this.#settled(out);
+  }
+
+  /**
+   * Resolves to a read's result once everything it may have seen is durable: at once, unless
+   * this journal reads a file that shard workers write and fsync themselves (wal-sync.ts).
+   * A writer's own reads see only its own streams, whose commits were fsynced before they
+   * returned.
+   */
+  #settled<T>(result: T): Promise<T> {
+    if (this.#walSync === null || this.#syncsWalItself) return Promise.resolve(result);
+    return this.#walSync.settleRead().then(() => result);
   }
 
   commit(group: CommitGroup): Promise<void> {
+    if (this.#walSyncFailure !== null) {
+      return Promise.reject(
+        new ShardlineError(
+          'ERR_JOURNAL_COMMIT',
+          `an fsync of the WAL failed earlier (${this.#walSyncFailure.message}); restart the server`,
+        ),
+      );
+    }
+    let heads: Map<string, StreamHead>;
+    let ticket = 0n;
     this.#writeLock?.lock();
     try {
+      if (this.#syncsWalItself) ticket = this.#walSync!.takeTicket();
       // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for it (busy_timeout).
       // A deferred transaction reads first, and SQLite refuses at once, without waiting, to
       // turn a reader into the writer while the checkpointer's RESTART holds the write lock.
-      this.#rememberHeads(this.#commitTx.immediate(group));
-      return Promise.resolve();
+      heads = this.#commitTx.immediate(group);
     } catch (cause) {
       // Nothing was written: forget the group's heads, so that a head a second writer moved
       // is read again rather than conflict forever.
@@ -569,8 +606,26 @@ export class SqliteJournal implements Journal {
         }),
       );
     } finally {
+      if (ticket !== 0n) this.#walSync!.written(ticket);
       this.#writeLock?.unlock();
     }
+    if (ticket !== 0n) {
+      try {
+        this.#walSync!.syncThrough(ticket);
+      } catch (cause) {
+        // The commit is visible but maybe not durable, and the kernel may have dropped the
+        // pages it failed to write: stop committing (readiness goes 503) until a restart,
+        // which fsyncs the WAL again before anything is read or answered.
+        this.#walSyncFailure = cause as Error;
+        return Promise.reject(
+          new ShardlineError('ERR_JOURNAL_COMMIT', `fsync of the WAL failed: ${String(cause)}`, {
+            cause,
+          }),
+        );
+      }
+    }
+    this.#rememberHeads(heads);
+    return Promise.resolve();
   }
 
   /** Records a committed group's stream heads, dropping the least recently committed. */
@@ -593,7 +648,7 @@ export class SqliteJournal implements Journal {
         this.#rangesFrom(stream, this.#storedHead(stream), fromSeq, limit),
       ),
     );
-    return Promise.resolve(
+    return this.#settled(
       rows.map((r) => ({
         shard: r.shard,
         offset: r.offset,
@@ -620,6 +675,7 @@ export class SqliteJournal implements Journal {
       await exited;
     }
     if (this.#db.open) this.#db.close();
+    this.#walSync?.close();
     if (this.#dataDirLock?.open === true) this.#dataDirLock.close();
   }
 }
@@ -664,6 +720,8 @@ export interface SqliteJournalOptions {
   cacheMiB: number;
   /** From `SharedMutex.create()`: shared by every worker writing the file. */
   writeLock: Int32Array;
+  /** From `WalSync.create()`: shared by every worker writing the file and its reader. */
+  walSync: BigInt64Array;
 }
 
 /** The journal factory a shard worker imports by module path. */
@@ -675,5 +733,7 @@ export function createJournal(
     options.dataDir,
     options.cacheMiB,
     new SharedMutex(options.writeLock, context.workerIndex + 1),
+    false,
+    options.walSync,
   );
 }

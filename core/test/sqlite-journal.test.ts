@@ -11,9 +11,11 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   JournalConflictError,
+  SharedMutex,
   SQLITE_FILE_NAME,
   SQLITE_SCHEMA_VERSION,
   SqliteJournal,
+  WalSync,
   type JournalEvent,
 } from '../index.js';
 import { HEAD_CACHE_STREAMS } from '../src/sqlite-journal.js';
@@ -323,6 +325,49 @@ test('a taken seq is refused whether or not the journal still remembers the stre
     }
   } finally {
     await journal.close();
+  }
+});
+
+test('workers sharing a file fsync the WAL after each commit, and the reader sees every commit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-wal-sync-'));
+  dirs.push(dir);
+  const words = WalSync.create();
+  const lock = SharedMutex.create();
+  const reader = new SqliteJournal(dir, 8, null, true, words);
+  await reader.open(8);
+  const writers = [1, 2].map(
+    (owner) => new SqliteJournal(dir, 8, new SharedMutex(lock, owner), false, words),
+  );
+  try {
+    for (const writer of writers) await writer.open(8);
+    let offset = 0;
+    for (let seq = 1; seq <= 20; seq++) {
+      for (const [w, writer] of writers.entries()) {
+        await writer.commit({ events: [rowAt(`w${w}`, seq, ++offset)], snapshots: [] });
+        // Every commit returned after an fsync through its own ticket.
+        assert.equal(words[2], words[0]);
+      }
+    }
+    // A commit visible to the reader and not yet fsynced (its worker between COMMIT and fsync):
+    // a read fsyncs before it answers.
+    Atomics.store(words, 1, Atomics.add(words, 0, 1n) + 1n);
+    assert.equal((await reader.readStream('w0', 1, 1)).length, 1);
+    assert.equal(words[2], words[0], "the reader's fsync covered it");
+    // A worker that died in its commit took a ticket it never wrote: reads still answer.
+    Atomics.add(words, 0, 1n);
+    for (const w of [0, 1]) {
+      assert.deepEqual(
+        (await reader.readStream(`w${w}`, 1, 100)).map((e) => e.seq),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+    }
+    const conflict = writers[0]!.commit({ events: [rowAt('w0', 20, ++offset)], snapshots: [] });
+    await assert.rejects(conflict, JournalConflictError);
+    await writers[1]!.commit({ events: [rowAt('w1', 21, ++offset)], snapshots: [] });
+    assert.equal(words[2], words[0], 'a later commit fsyncs past the lost ticket');
+  } finally {
+    for (const writer of writers) await writer.close();
+    await reader.close();
   }
 });
 

@@ -4,6 +4,7 @@
 import { createServer as createNetServer } from 'node:net';
 import {
   SharedMutex,
+  WalSync,
   ShardRuntime,
   ShardWorkerPool,
   SqliteJournal,
@@ -208,9 +209,10 @@ async function createRuntime(
   let journalOptions: SqliteJournalOptions | ReturnType<typeof mysqlOptionsFromConfig>;
   if (mysql === null) {
     // The reader runs the migrations here, before any worker opens the file.
-    reader = new SqliteJournal(config.dataDir, 16, null, true);
+    const walSync = WalSync.create();
+    reader = new SqliteJournal(config.dataDir, 16, null, true, walSync);
     writeLock = SharedMutex.create();
-    journalOptions = { dataDir: config.dataDir, cacheMiB: 256, writeLock };
+    journalOptions = { dataDir: config.dataDir, cacheMiB: 256, writeLock, walSync };
     journalModule = new URL('../../core/src/sqlite-journal.js', import.meta.url).href;
   } else {
     // Migrations and the shard-count check run once, here, before any worker connects. A

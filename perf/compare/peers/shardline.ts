@@ -75,7 +75,7 @@ export const shardlineEmbedded: Peer = {
       workload,
       'sqlite',
       workload.batch,
-      'ack after the group commit (SQLite WAL, synchronous=FULL: fsynced)',
+      'ack after the group commit and its fsync (SQLite WAL)',
     ),
 };
 
@@ -83,12 +83,7 @@ export const shardlineEmbeddedPerEvent: Peer = {
   id: 'shardline-sqlite-append',
   label: 'Shardline · embedded, append() per event',
   run: (workload) =>
-    runShardline(
-      workload,
-      'sqlite',
-      1,
-      'ack after the group commit (SQLite WAL, synchronous=FULL: fsynced)',
-    ),
+    runShardline(workload, 'sqlite', 1, 'ack after the group commit and its fsync (SQLite WAL)'),
 };
 
 export const shardlineMysql: Peer = {
