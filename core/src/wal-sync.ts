@@ -34,7 +34,9 @@ export class WalSync {
   readonly #words: BigInt64Array;
   readonly #walPath: string;
   #fd: number | null = null;
-  /** Reads that fsynced the WAL before answering (for tests and diagnosis). */
+  /** The reads' next fsync, not begun yet: every read that ends before it begins shares it. */
+  #readerSync: Promise<void> | null = null;
+  /** Fsyncs this journal's reads ran before answering (for tests and diagnosis). */
   readerSyncs = 0;
 
   static create(): BigInt64Array {
@@ -71,13 +73,22 @@ export class WalSync {
    * A reader, after its read transaction ended: resolves once every commit the read may have
    * seen is fsynced. Any commit it saw had taken its ticket before becoming visible.
    */
-  async settleRead(): Promise<void> {
+  settleRead(): Promise<void> {
     const taken = Atomics.load(this.#words, TAKEN);
-    if (Atomics.load(this.#words, SYNCED) >= taken) return;
-    const target = Atomics.load(this.#words, WRITTEN);
-    this.readerSyncs++;
-    await fdatasyncAsync(this.#walFd());
-    this.#synced(target);
+    if (Atomics.load(this.#words, SYNCED) >= taken) return Promise.resolve();
+    // Begun on the next turn, so that the reads answered in this one share a single fsync.
+    this.#readerSync ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.#readerSync = null;
+        const target = Atomics.load(this.#words, WRITTEN);
+        this.readerSyncs++;
+        fdatasyncAsync(this.#walFd()).then(() => {
+          this.#synced(target);
+          resolve();
+        }, reject);
+      });
+    });
+    return this.#readerSync;
   }
 
   /**

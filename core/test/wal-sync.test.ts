@@ -26,10 +26,11 @@ test('a reader fsyncs before answering exactly when a commit it may have seen is
     await reader.settleRead();
     assert.equal(reader.readerSyncs, 0, 'nothing was committed');
 
-    // A commit that wrote its frames, visible to readers, and not fsynced yet.
+    // A commit that wrote its frames, visible to readers, and not fsynced yet. The reads
+    // answered in one turn share one fsync.
     const first = writer.takeTicket();
     writer.written(first);
-    await reader.settleRead();
+    await Promise.all([reader.settleRead(), reader.settleRead(), reader.settleRead()]);
     assert.equal(reader.readerSyncs, 1);
     assert.equal(words[2], first, "the reader's fsync counts for the writer too");
     writer.syncThrough(first);
