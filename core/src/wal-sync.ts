@@ -30,6 +30,9 @@ const SYNCED = 2;
 
 const fdatasyncAsync = promisify(fdatasync);
 
+/** Test-only fault injection: the next writer fsync in this thread fails as a disk error would. */
+export const walSyncFaults = { failNextWriterSync: false };
+
 export class WalSync {
   readonly #words: BigInt64Array;
   readonly #walPath: string;
@@ -65,6 +68,10 @@ export class WalSync {
   syncThrough(ticket: bigint): void {
     if (Atomics.load(this.#words, SYNCED) >= ticket) return;
     const target = Atomics.load(this.#words, WRITTEN);
+    if (walSyncFaults.failNextWriterSync) {
+      walSyncFaults.failNextWriterSync = false;
+      throw Object.assign(new Error('EIO: i/o error, fdatasync (injected)'), { code: 'EIO' });
+    }
     fdatasyncSync(this.#walFd());
     this.#synced(target);
   }

@@ -19,6 +19,8 @@ import {
   type JournalEvent,
 } from '../index.js';
 import { HEAD_CACHE_STREAMS } from '../src/sqlite-journal.js';
+import { walSyncFaults } from '../src/wal-sync.js';
+import { ShardlineError } from '../../protocol/index.js';
 import { journalContract, type JournalStore } from './journal-contract.js';
 
 const dirs: string[] = [];
@@ -367,6 +369,39 @@ test('workers sharing a file fsync the WAL after each commit, and the reader see
     assert.equal(words[2], words[0], 'a later commit fsyncs past the lost ticket');
   } finally {
     for (const writer of writers) await writer.close();
+    await reader.close();
+  }
+});
+
+test('a worker whose WAL fsync fails refuses every later commit and reports itself unavailable', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-wal-fail-'));
+  dirs.push(dir);
+  const words = WalSync.create();
+  const reader = new SqliteJournal(dir, 8, null, true, words);
+  await reader.open(8);
+  const writer = new SqliteJournal(dir, 8, new SharedMutex(SharedMutex.create(), 1), false, words);
+  try {
+    await writer.open(8);
+    await writer.commit({ events: [rowAt('f', 1, 1)], snapshots: [] });
+    walSyncFaults.failNextWriterSync = true;
+    await assert.rejects(
+      writer.commit({ events: [rowAt('f', 2, 2)], snapshots: [] }),
+      (error: ShardlineError) =>
+        error.code === 'ERR_JOURNAL_COMMIT' && /fsync of the WAL failed/.test(error.message),
+    );
+    assert.equal(writer.isAvailable(), false, 'readiness goes 503');
+    await assert.rejects(
+      writer.commit({ events: [rowAt('f', 3, 3)], snapshots: [] }),
+      /restart the server/,
+    );
+    // What the failed fsync left visible is fsynced by the reader before it is shown.
+    assert.deepEqual(
+      (await reader.readStream('f', 1, 10)).map((e) => e.seq),
+      [1, 2],
+    );
+    assert.equal(words[2], words[0]);
+  } finally {
+    await writer.close();
     await reader.close();
   }
 });
