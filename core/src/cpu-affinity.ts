@@ -19,6 +19,7 @@ export interface PinResult {
 
 interface Libc {
   gettid: () => number;
+  sched_getcpu: () => number;
   sched_setaffinity: (pid: number, size: number, mask: Uint8Array) => number;
 }
 
@@ -33,6 +34,7 @@ function loadLibc(): Libc | null {
     const lib = koffi.load('libc.so.6');
     libc = {
       gettid: lib.func('int gettid(void)') as () => number,
+      sched_getcpu: lib.func('int sched_getcpu(void)') as () => number,
       sched_setaffinity: lib.func(
         'int sched_setaffinity(int pid, size_t size, const uint8_t *mask)',
       ) as Libc['sched_setaffinity'],
@@ -71,4 +73,9 @@ export function pinCurrentThread(core: number | null): PinResult {
     cpusAllowed: cpusAllowed(tid),
     failure: rc === 0 ? null : `sched_setaffinity returned ${rc}`,
   };
+}
+
+/** The core the calling thread runs on at this moment, or -1 where that cannot be known. */
+export function currentCore(): number {
+  return loadLibc()?.sched_getcpu() ?? -1;
 }

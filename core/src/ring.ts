@@ -118,12 +118,21 @@ export class RingProducer extends RingView {
     return position + LENGTH_BYTES;
   }
 
-  /** Makes the reserved record visible to the consumer and wakes it. */
-  publish(): void {
+  /**
+   * Makes the reserved record visible to the consumer and, unless `wake` is false, wakes it.
+   * A producer that fills several rings at once passes false and wakes each consumer afterwards
+   * (`wakeConsumer`).
+   */
+  publish(wake = true): void {
     if (this.#pending < 0) throw new Error('publish() without reserve()');
     this.#write = (this.#write + this.#pending + LENGTH_BYTES + align4(this.#pendingLength)) >>> 0;
     this.#pending = -1;
     Atomics.store(this.control, WRITE, this.#write | 0);
+    if (wake) this.wakeConsumer();
+  }
+
+  /** Wakes the consumer if it sleeps on this ring. */
+  wakeConsumer(): void {
     if (Atomics.load(this.control, CONSUMER_WAITING) !== 0) Atomics.notify(this.control, WRITE);
   }
 

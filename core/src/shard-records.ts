@@ -52,7 +52,8 @@ function writeString(
 
 /**
  * Writes the events at `indices` of a batch as one APPEND record. Returns false, writing
- * nothing, when the ring has no room (the caller answers `overloaded`).
+ * nothing, when the ring has no room (the caller answers `overloaded`). It does not wake the
+ * consumer: call `ring.wakeConsumer()` once every ring of the batch is written.
  */
 export function writeAppend(
   ring: RingProducer,
@@ -97,7 +98,7 @@ export function writeAppend(
     ring.bytes.set(event.payload, p + 4);
     p += 4 + event.payload.length;
   }
-  ring.publish();
+  ring.publish(false);
   return true;
 }
 
