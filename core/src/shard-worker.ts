@@ -14,6 +14,7 @@ import { ShardRuntime, type ShardRuntimeOptions } from './shard-runtime.js';
 import { readAppend, writeResults } from './shard-records.js';
 import { WorkerCounter } from './worker-counters.js';
 import { FAULT_WORKER_EXIT, FAULT_WORKER_OOM, FAULT_WORKER_THROW } from './shard-worker-faults.js';
+import { handoffTraceOn, traceHandoff } from './handoff-trace.js';
 
 export interface ShardWorkerData {
   index: number;
@@ -66,6 +67,7 @@ parentPort!.postMessage({
 function publish(token: number, results: Parameters<typeof writeResults>[2]): void {
   // The uWS thread drains results continuously; if it falls behind, this worker waits (it may
   // block) rather than drop an answer.
+  traceHandoff('published', data.index);
   while (!writeResults(outbound, token, results)) outbound.waitForSpace(10);
 }
 
@@ -85,6 +87,7 @@ function injectFaults(types: readonly string[]): void {
 }
 
 function drainInbound(): void {
+  if (handoffTraceOn && inbound.used() > 0) traceHandoff('drained', data.index);
   while (inbound.next()) {
     const record = readAppend(inbound);
     inbound.release();

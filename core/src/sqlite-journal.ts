@@ -25,6 +25,7 @@ import {
   type JournalEvent,
   type StreamRecovery,
 } from './journal.js';
+import { traceHandoff } from './handoff-trace.js';
 
 /**
  * Every run holding a seq divisible by ANCHOR_SEQS is an anchor, in the index of migration 5; a
@@ -588,7 +589,9 @@ export class SqliteJournal implements Journal {
     }
     let heads: Map<string, StreamHead>;
     let ticket = 0n;
+    traceHandoff('commit');
     this.#writeLock?.lock();
+    traceHandoff('locked');
     try {
       if (this.#syncsWalItself) ticket = this.#walSync!.takeTicket();
       // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits for it (busy_timeout).
@@ -606,6 +609,7 @@ export class SqliteJournal implements Journal {
         }),
       );
     } finally {
+      traceHandoff('written');
       if (ticket !== 0n) this.#walSync!.written(ticket);
       this.#writeLock?.unlock();
     }
@@ -624,6 +628,7 @@ export class SqliteJournal implements Journal {
         );
       }
     }
+    traceHandoff('synced');
     this.#rememberHeads(heads);
     return Promise.resolve();
   }

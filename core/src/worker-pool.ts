@@ -23,6 +23,7 @@ import type { ShardWorkerData, WorkerMessage } from './shard-worker.js';
 import type { StreamState } from './stream-actor.js';
 import { createCounters, WorkerCounter } from './worker-counters.js';
 import { SharedMutex } from './shared-mutex.js';
+import { traceHandoff } from './handoff-trace.js';
 
 export interface WorkerPoolOptions {
   workers: number;
@@ -197,6 +198,7 @@ export class ShardWorkerPool implements EventRuntime {
 
   #drainResults(slot: WorkerSlot, ring: RingConsumer): void {
     while (ring.next()) {
+      traceHandoff('collected', slot.index);
       const token = readResultsToken(ring);
       const sub = slot.pending.get(token);
       if (sub !== undefined) {
@@ -295,6 +297,7 @@ export class ShardWorkerPool implements EventRuntime {
       slot.pending.set(token, { append, indices });
       written.push(slot);
     }
+    traceHandoff('routed');
     this.#wakeWorkers(written);
     this.#settle(append);
   }

@@ -6,7 +6,7 @@
  *   npm run bench:e2e -- [--events 500000] [--batch 100] [--payload 120] [--runs 3]
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
  *                        [--journal sqlite | mysql://root@127.0.0.1:3306] [--ids v7 | random]
- *                        [--warmup 3]
+ *                        [--warmup 3] [--trace-handoffs]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
@@ -17,6 +17,9 @@
  * At a fixed rate it also reports the latency of the batches due after the first `--warmup`
  * seconds (`steadyAckLatency*`): a fresh server's first seconds (JIT, new streams, a WAL that
  * grows) hold most of the worst batches. The headline figures always count every batch.
+ * `--trace-handoffs` (a fixed rate, a spawned server with shard workers) also times each of
+ * those batches at every hand-off inside the server (`perf/e2e/handoffs.ts`) and reports
+ * p50/p90/p99 per segment; the tracing costs a few microseconds per batch.
  *
  * The server runs as its own process with the SQLite journal in a temporary directory, or with
  * `--journal mysql://…` on a fresh MySQL/MariaDB database per run (dropped afterwards). Event
@@ -27,8 +30,9 @@
  * database server (`mariadbd` or `mysqld`): the three share the machine's cores. Results go
  * to perf/results/e2e-ws-throughput.json.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
@@ -44,6 +48,7 @@ import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 import { spawnServer } from '../lib/server-process.js';
+import { summarizeHandoffs, type ClientBatch } from './handoffs.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +65,7 @@ const { values } = parseArgs({
     journal: { type: 'string', default: 'sqlite' },
     ids: { type: 'string', default: 'v7' },
     warmup: { type: 'string', default: '3' },
+    'trace-handoffs': { type: 'boolean', default: false },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -76,6 +82,10 @@ const WORKER_CONFIGS = values.workers.split(',').map(Number);
 const RATE = Number(values.rate);
 const TIMER_SLACK_MS = 1.5;
 const WARMUP_MS = Number(values.warmup) * 1000;
+const TRACE_HANDOFFS = values['trace-handoffs'];
+if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined)) {
+  throw new Error('--trace-handoffs needs --rate and a server this benchmark spawns (no --url)');
+}
 
 function encodeFrames(): Uint8Array[] {
   const builder = createBuilder(1 << 20);
@@ -98,6 +108,11 @@ function encodeFrames(): Uint8Array[] {
   return frames;
 }
 
+/** With `--trace-handoffs`: each run's segments, by worker count. */
+const handoffsByWorkers = new Map<number, ReturnType<typeof summarizeHandoffs>[]>(
+  WORKER_CONFIGS.map((w) => [w, []]),
+);
+
 async function run(frames: Uint8Array[], workers: number): Promise<Record<string, number>> {
   // --url measures a server started elsewhere (for profiling with --cpu-prof or clinic). A
   // spawned server runs with authentication on and an API key made for the run.
@@ -106,9 +121,16 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   if (values.url === undefined && JOURNAL !== 'sqlite') {
     database = await createFreshDatabase(parseMysqlServer(JOURNAL), 'shardline_e2e');
   }
+  const traceDir = TRACE_HANDOFFS ? mkdtempSync(join(tmpdir(), 'shardline-handoffs-')) : null;
   const server =
     values.url === undefined
-      ? await spawnServer({ workers, ...(database === null ? {} : { journal: database.url }) })
+      ? await spawnServer({
+          workers,
+          ...(database === null ? {} : { journal: database.url }),
+          ...(traceDir === null
+            ? {}
+            : { env: { SHARDLINE_HANDOFF_TRACE: join(traceDir, 'trace') } }),
+        })
       : {
           port: Number(new URL(values.url).port),
           apiKey: values['api-key'] ?? process.env['SHARDLINE_API_KEY'],
@@ -145,6 +167,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     numberOfSignificantValueDigits: 3,
   });
   const sentAt = new Float64Array(frames.length + 1);
+  const clientBatches: ClientBatch[] = [];
   let window = 0;
   let next = 0;
   let acked = 0;
@@ -189,6 +212,13 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         const latencyUs = Math.max(1, Math.round((performance.now() - due) * 1000));
         histogram.recordValue(latencyUs);
         if (RATE > 0 && due - start >= WARMUP_MS) steady.recordValue(latencyUs);
+        if (traceDir !== null) {
+          clientBatches.push({
+            batchId: Number(frame.batchId),
+            dueAt: performance.timeOrigin + due,
+            ackedAt: performance.timeOrigin + due + latencyUs / 1000,
+          });
+        }
         for (const status of frame.results.status) if (status === Status.ok) okEvents++;
         if (++acked === frames.length) resolve();
         else pump();
@@ -206,6 +236,15 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   socket.close();
   await server.stop();
   await database?.drop();
+  if (traceDir !== null) {
+    const traced = summarizeHandoffs(traceDir, 'trace', clientBatches, WARMUP_MS);
+    rmSync(traceDir, { recursive: true, force: true });
+    console.log(
+      `workers=${workers}: hand-offs of the ${traced.batches} batches due after the warm-up`,
+    );
+    console.table(traced.segments);
+    handoffsByWorkers.get(workers)!.push(traced);
+  }
   if (okEvents !== TOTAL_EVENTS)
     throw new Error(`only ${okEvents} of ${TOTAL_EVENTS} events were ok`);
   return {
@@ -275,6 +314,7 @@ for (const [workers, runs] of runsByWorkers) {
         : {}),
     },
     runs,
+    ...(TRACE_HANDOFFS ? { handoffsAfterWarmup: handoffsByWorkers.get(workers) } : {}),
   });
 }
 const summary = {

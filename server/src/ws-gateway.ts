@@ -25,7 +25,7 @@ import {
   Status,
   type DecodeLimits,
 } from '../../protocol/index.js';
-import type { EventRuntime } from '../../core/index.js';
+import { traceHandoff, type EventRuntime } from '../../core/index.js';
 import type { Logger } from './logger.js';
 import type { DashboardFeed } from './observability/dashboard.js';
 import type { ServerMetrics } from './observability/metrics.js';
@@ -227,6 +227,7 @@ export class WsGateway {
   }
 
   #onMessage(ws: WebSocket<ConnectionState>, message: ArrayBuffer, isBinary: boolean): void {
+    traceHandoff('received');
     if (!isBinary) {
       this.#refuse(
         ws,
@@ -255,6 +256,7 @@ export class WsGateway {
         ? Buffer.from(message.slice(0))
         : new Uint8Array(message);
       frame = decodeFrame(bytes, this.#options.limits);
+      traceHandoff('decoded', frame.body === 'append_batch' ? frame.batchId : 0);
     } catch (error) {
       if (error instanceof FrameError) this.#refuse(ws, error);
       else throw error;
@@ -337,6 +339,7 @@ export class WsGateway {
             'batch answered',
           );
           if (state.closed) return;
+          traceHandoff('acked', batchId);
           ws.cork(() => {
             const sent = ws.send(encodeBatchAck(this.#builder, batchId, results), true);
             if (sent === SEND_BACKPRESSURE) state.congested = true;
