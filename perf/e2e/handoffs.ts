@@ -6,8 +6,8 @@
  *
  * The uWS thread's `decoded` and `acked` points carry the batch id; a worker's points are given
  * to the last batch routed before the worker woke, so that at a fixed rate, with batches far
- * apart, each batch gets its own cycle of every worker. Where a segment spans
- * several workers, the slowest worker counts.
+ * apart, each batch gets its own cycle of every worker. Where a segment spans several workers,
+ * the slowest worker counts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -83,8 +83,11 @@ const RATE = Number(values.rate);
 const TIMER_SLACK_MS = 1.5;
 const WARMUP_MS = Number(values.warmup) * 1000;
 const TRACE_HANDOFFS = values['trace-handoffs'];
-if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined)) {
-  throw new Error('--trace-handoffs needs --rate and a server this benchmark spawns (no --url)');
+if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined || WORKER_CONFIGS.includes(0))) {
+  throw new Error(
+    '--trace-handoffs needs --rate, shard workers (not --workers 0) and a server this ' +
+      'benchmark spawns (no --url)',
+  );
 }
 
 function encodeFrames(): Uint8Array[] {
