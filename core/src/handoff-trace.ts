@@ -26,8 +26,10 @@ export type HandoffPoint =
   | 'collected' // pool: a worker's results read on the uWS thread (id: worker index)
   | 'acked'; // gateway: the ack is handed to uWS (id: batch id)
 
-const prefix = process.env['SHARDLINE_HANDOFF_TRACE'];
+const prefix = process.env['SHARDLINE_HANDOFF_TRACE'] ?? '';
 const lines: string[] = [];
+
+export const handoffTraceOn = prefix !== '';
 
 function flush(): void {
   if (lines.length === 0) return;
@@ -35,12 +37,10 @@ function flush(): void {
   lines.length = 0;
 }
 
-if (prefix !== undefined && prefix !== '') {
+if (handoffTraceOn) {
   setInterval(flush, 1000).unref();
   process.on('exit', flush);
 }
-
-export const handoffTraceOn = prefix !== undefined && prefix !== '';
 
 export function traceHandoff(point: HandoffPoint, id: number | bigint = 0): void {
   if (!handoffTraceOn) return;
