@@ -20,6 +20,7 @@ export type {
   SnapshotRecord,
   StreamRecovery,
 } from './src/journal.js';
+export { CommitLanes, createCommitLanes, laneOfShard } from './src/commit-lanes.js';
 export { handoffTraceOn, traceHandoff, type HandoffPoint } from './src/handoff-trace.js';
 export { fnv1a32, isValidShardCount, MAX_SHARDS, shardOf } from './src/routing.js';
 export { createRingBuffer, RingConsumer, RingProducer } from './src/ring.js';

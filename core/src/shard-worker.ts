@@ -1,16 +1,18 @@
 /**
- * The shard worker thread: pins itself to its core, builds its journal and `ShardRuntime`, then
- * loops: drain the inbound ring into the runtime, write each batch's results to the outbound
- * ring once its group committed, and sleep on the ring with `Atomics.wait` when idle (with a
- * timeout, for housekeeping such as idle passivation).
+ * The shard worker thread: pins itself to its core, builds its journal and `ShardRuntime` (one of
+ * each per commit lane, see `commit-lanes.ts`), then loops: drain the inbound ring into the
+ * runtime, write each batch's results to the outbound ring once its group committed, and sleep
+ * on the ring with `Atomics.wait` when idle (with a timeout, for housekeeping such as idle
+ * passivation).
  *
  * Control messages (ready, close) use postMessage; events never do.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { createCommitLanes } from './commit-lanes.js';
 import { pinCurrentThread } from './cpu-affinity.js';
 import type { Journal } from './journal.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import { ShardRuntime, type ShardRuntimeOptions } from './shard-runtime.js';
+import type { ShardRuntimeOptions } from './shard-runtime.js';
 import { readAppend, writeResults } from './shard-records.js';
 import { WorkerCounter } from './worker-counters.js';
 import { FAULT_WORKER_EXIT, FAULT_WORKER_OOM, FAULT_WORKER_THROW } from './shard-worker-faults.js';
@@ -26,6 +28,10 @@ export interface ShardWorkerData {
   /** A module exporting `createJournal(options, { workerIndex }): Journal`. */
   journalModule: string;
   journalOptions: unknown;
+  /** Shard runtimes in this worker, each with its own journal. */
+  commitLanes: number;
+  /** Workers in the pool: this one owns the shards `s % workers === index`. */
+  workers: number;
   runtimeOptions: Partial<ShardRuntimeOptions>;
   housekeepingMs: number;
   idlePassivateMs: number;
@@ -53,9 +59,13 @@ const pin = pinCurrentThread(data.pinCore);
 const { createJournal } = (await import(data.journalModule)) as {
   createJournal: (options: unknown, context: { workerIndex: number }) => Journal;
 };
-const journal = createJournal(data.journalOptions, { workerIndex: data.index });
-// The pool checked every event on the uWS thread before writing it into the ring.
-const runtime = new ShardRuntime(journal, { ...data.runtimeOptions, prevalidated: true });
+const runtime = createCommitLanes(
+  data.commitLanes,
+  () => createJournal(data.journalOptions, { workerIndex: data.index }),
+  // The pool checked every event on the uWS thread before writing it into the ring.
+  { ...data.runtimeOptions, prevalidated: true },
+  data.workers,
+);
 await runtime.start();
 parentPort!.postMessage({
   type: 'ready',
@@ -99,16 +109,16 @@ function drainInbound(): void {
 }
 
 function updateCounters(): void {
-  const stats = runtime.stats;
-  counters[WorkerCounter.eventsProcessed] = stats.eventsProcessed;
-  counters[WorkerCounter.groupsCommitted] = stats.groupsCommitted;
-  counters[WorkerCounter.groupsRedecided] = stats.groupsRedecided;
-  counters[WorkerCounter.commitFailures] = stats.commitFailures;
-  counters[WorkerCounter.commitLatencyLastMs] = stats.commitLatencyLastMs;
-  counters[WorkerCounter.commitLatencyTotalMs] = stats.commitLatencyTotalMs;
-  counters[WorkerCounter.actorRestarts] = stats.actorRestarts;
-  counters[WorkerCounter.liveActors] = runtime.liveActors;
-  counters[WorkerCounter.journalAvailable] = journal.isAvailable() ? 1 : 0;
+  const [stats] = runtime.workerStats();
+  counters[WorkerCounter.eventsProcessed] = stats!.eventsProcessed;
+  counters[WorkerCounter.groupsCommitted] = stats!.groupsCommitted;
+  counters[WorkerCounter.groupsRedecided] = stats!.groupsRedecided;
+  counters[WorkerCounter.commitFailures] = stats!.commitFailures;
+  counters[WorkerCounter.commitLatencyLastMs] = stats!.commitLatencyLastMs;
+  counters[WorkerCounter.commitLatencyTotalMs] = stats!.commitLatencyTotalMs;
+  counters[WorkerCounter.actorRestarts] = stats!.actorRestarts;
+  counters[WorkerCounter.liveActors] = stats!.liveActors;
+  counters[WorkerCounter.journalAvailable] = stats!.journalAvailable ? 1 : 0;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -31,6 +31,11 @@ export interface WorkerPoolOptions {
   pin: boolean;
   journalModule: string;
   journalOptions: unknown;
+  /**
+   * Commit lanes per worker (`core/src/commit-lanes.ts`), each with its own journal from
+   * `journalModule`. 1 for SQLite, whose writers take turns on one file anyway.
+   */
+  commitLanes: number;
   /** A journal on this thread, for reads and state; the workers own all writes. */
   reader: Journal;
   runtimeOptions: Partial<ShardRuntimeOptions> & { limits: EventLimits };
@@ -143,6 +148,8 @@ export class ShardWorkerPool implements EventRuntime {
       pinCore: slot.core < 0 ? null : slot.core,
       journalModule: this.#options.journalModule,
       journalOptions: this.#options.journalOptions,
+      commitLanes: this.#options.commitLanes,
+      workers: this.#options.workers,
       runtimeOptions: this.#options.runtimeOptions,
       housekeepingMs: this.#options.housekeepingMs,
       idlePassivateMs: this.#options.idlePassivateMs,

@@ -32,6 +32,7 @@ test('a batch that spans both workers wakes both, without waiting for the housek
     pin: false,
     journalModule: new URL('../src/sqlite-journal.js', import.meta.url).href,
     journalOptions: { dataDir, cacheMiB: 16, writeLock, walSync },
+    commitLanes: 1,
     reader,
     writeLock,
     runtimeOptions: { shards: SHARDS, limits: DEFAULT_EVENT_LIMITS },

@@ -18,6 +18,11 @@ export interface ServerConfig {
   journal: 'sqlite' | MysqlLocation;
   /** MySQL journal: read connections per journal (the writer connection comes on top). */
   mysqlPoolSize: number;
+  /**
+   * MySQL journal: commit lanes per runtime (per shard worker, or on the uWS thread), each with
+   * its own writer connection and one commit in flight (core/src/commit-lanes.ts).
+   */
+  mysqlCommitLanes: number;
   /** MySQL journal: TLS with server certificate verification. */
   mysqlTls: boolean;
   /** MySQL journal: a PEM CA bundle to trust instead of the system CAs (RDS); '' for none. */
@@ -166,6 +171,13 @@ const OPTIONS: readonly OptionSpec[] = [
     flag: '--mysql-pool-size',
     help: 'MySQL read connections per journal (plus one writer)',
     parse: integer(1, 256),
+  },
+  {
+    key: 'mysqlCommitLanes',
+    env: 'SHARDLINE_MYSQL_COMMIT_LANES',
+    flag: '--mysql-commit-lanes',
+    help: 'MySQL commits in flight per shard worker, one writer connection each',
+    parse: integer(1, 16),
   },
   {
     key: 'mysqlTls',
@@ -422,6 +434,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './data',
   journal: 'sqlite',
   mysqlPoolSize: 4,
+  mysqlCommitLanes: 2,
   mysqlTls: false,
   mysqlCa: '',
   migrate: true,

@@ -3,6 +3,7 @@
  */
 import { createServer as createNetServer } from 'node:net';
 import {
+  createCommitLanes,
   SharedMutex,
   WalSync,
   ShardRuntime,
@@ -197,11 +198,15 @@ async function createRuntime(
 ): Promise<EventRuntime> {
   const mysql = config.journal === 'sqlite' ? null : config.journal;
   if (config.workers === 0) {
-    const journal =
-      mysql === null
-        ? new SqliteJournal(config.dataDir, 256, null, true)
-        : new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log);
-    return new ShardRuntime(journal, runtimeOptions);
+    if (mysql === null) {
+      return new ShardRuntime(new SqliteJournal(config.dataDir, 256, null, true), runtimeOptions);
+    }
+    return createCommitLanes(
+      config.mysqlCommitLanes,
+      () => new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log),
+      runtimeOptions,
+      1,
+    );
   }
   let reader;
   let writeLock = null;
@@ -224,6 +229,8 @@ async function createRuntime(
   }
   return new ShardWorkerPool({
     workers: config.workers,
+    // SQLite writers take turns on one file: more lanes would only wait for each other.
+    commitLanes: mysql === null ? 1 : config.mysqlCommitLanes,
     shards: config.shards,
     pin: config.pin,
     journalModule,

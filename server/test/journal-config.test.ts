@@ -78,8 +78,9 @@ test('SHARDLINE_JOURNAL and the MySQL options load from the environment and flag
   writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
   const config = loadConfig(
     ['--journal', 'mysql://app:pw@db:3306/shardline', '--mysql-tls', 'on', '--mysql-ca', ca],
-    { SHARDLINE_MYSQL_POOL_SIZE: '8', SHARDLINE_MIGRATE: 'off' },
+    { SHARDLINE_MYSQL_POOL_SIZE: '8', SHARDLINE_MIGRATE: 'off', SHARDLINE_MYSQL_COMMIT_LANES: '3' },
   );
+  assert.equal(config.mysqlCommitLanes, 3);
   assert.equal(String(config.journal), 'mysql://app:***@db:3306/shardline');
   assert.equal(config.mysqlPoolSize, 8);
   assert.equal(config.mysqlTls, true);
@@ -95,8 +96,14 @@ test('SHARDLINE_JOURNAL and the MySQL options load from the environment and flag
   const defaults = loadConfig([], {});
   assert.equal(defaults.journal, 'sqlite');
   assert.deepEqual(
-    [defaults.mysqlPoolSize, defaults.mysqlTls, defaults.mysqlCa, defaults.migrate],
-    [4, false, '', true],
+    [
+      defaults.mysqlPoolSize,
+      defaults.mysqlCommitLanes,
+      defaults.mysqlTls,
+      defaults.mysqlCa,
+      defaults.migrate,
+    ],
+    [4, 2, false, '', true],
   );
 });
 
@@ -108,6 +115,11 @@ test('bad MySQL options are refused at start-up, naming the option', () => {
       /^SHARDLINE_JOURNAL must be "sqlite" or mysql/,
     ],
     [['--mysql-pool-size', '0'], {}, /^--mysql-pool-size must be an integer between 1 and 256/],
+    [
+      [],
+      { SHARDLINE_MYSQL_COMMIT_LANES: '0' },
+      /^SHARDLINE_MYSQL_COMMIT_LANES must be an integer between 1 and 16/,
+    ],
     [[], { SHARDLINE_MYSQL_TLS: 'maybe' }, /^SHARDLINE_MYSQL_TLS must be "on" or "off"/],
     [['--migrate', 'sometimes'], {}, /^--migrate must be "on" or "off"/],
     [
