@@ -6,7 +6,7 @@
  *   npm run bench:e2e -- [--events 500000] [--batch 100] [--payload 120] [--runs 3]
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
  *                        [--journal sqlite | mysql://root@127.0.0.1:3306] [--ids v7 | random]
- *                        [--warmup 3] [--trace-handoffs]
+ *                        [--warmup 3] [--trace-handoffs] [--journal-delay-ms 0]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
@@ -27,8 +27,10 @@
  * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
  * the client's own encoding cost does not count against the server. Each run records the CPU
  * per event of the server, of this client and, with `--journal mysql://…`, of the local
- * database server (`mariadbd` or `mysqld`): the three share the machine's cores. Results go
- * to perf/results/e2e-ws-throughput.json.
+ * database server (`mariadbd` or `mysqld`): the three share the machine's cores.
+ * `--journal-delay-ms N` puts the database N ms away in each direction, through a proxy in this
+ * process (`perf/lib/delay-proxy.ts`), as a database on another host would be. Results go to
+ * perf/results/e2e-ws-throughput.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,7 @@ import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
+import { startDelayProxy } from '../lib/delay-proxy.js';
 import { spawnServer } from '../lib/server-process.js';
 import { summarizeHandoffs, type ClientBatch } from './handoffs.js';
 
@@ -66,6 +69,7 @@ const { values } = parseArgs({
     ids: { type: 'string', default: 'v7' },
     warmup: { type: 'string', default: '3' },
     'trace-handoffs': { type: 'boolean', default: false },
+    'journal-delay-ms': { type: 'string', default: '0' },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -83,6 +87,21 @@ const RATE = Number(values.rate);
 const TIMER_SLACK_MS = 1.5;
 const WARMUP_MS = Number(values.warmup) * 1000;
 const TRACE_HANDOFFS = values['trace-handoffs'];
+const JOURNAL_DELAY_MS = Number(values['journal-delay-ms']);
+if (JOURNAL_DELAY_MS > 0 && (JOURNAL === 'sqlite' || values.url !== undefined)) {
+  throw new Error('--journal-delay-ms needs --journal mysql://… and a spawned server (no --url)');
+}
+const delayProxy =
+  JOURNAL_DELAY_MS > 0 ? await startDelayProxy(parseMysqlServer(JOURNAL), JOURNAL_DELAY_MS) : null;
+
+/** The journal URL the server gets: through the delay proxy, when there is one. */
+function serverJournalUrl(url: string): string {
+  if (delayProxy === null) return url;
+  const viaProxy = new URL(url);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(delayProxy.port);
+  return viaProxy.href;
+}
 if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined || WORKER_CONFIGS.includes(0))) {
   throw new Error(
     '--trace-handoffs needs --rate, shard workers (not --workers 0) and a server this ' +
@@ -129,7 +148,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     values.url === undefined
       ? await spawnServer({
           workers,
-          ...(database === null ? {} : { journal: database.url }),
+          ...(database === null ? {} : { journal: serverJournalUrl(database.url) }),
           ...(traceDir === null
             ? {}
             : { env: { SHARDLINE_HANDOFF_TRACE: join(traceDir, 'trace') } }),
@@ -334,11 +353,13 @@ const summary = {
     ...(RATE > 0 ? { steadyAfterWarmupSeconds: WARMUP_MS / 1000 } : {}),
     eventIds: describeEventIds(EVENT_IDS),
     journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, fsynced before each ack)' : `mysql (${JOURNAL})`,
+    ...(JOURNAL_DELAY_MS > 0 ? { journalDelayMsEachWay: JOURNAL_DELAY_MS } : {}),
     // A spawned server keeps its data under the temporary directory (TMPDIR): tmpfs or a disk.
     ...(values.url === undefined ? { dataDirectoryParent: tmpdir() } : {}),
   },
   configurations,
 };
 writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
+await delayProxy?.close();
 for (const c of configurations)
   console.log(JSON.stringify({ workers: c['workers'], ...(c['median'] as object) }));
