@@ -109,10 +109,14 @@ export class CommitLanes implements EventRuntime {
       return;
     }
     const merged = new EventResults(events.length);
-    let pending = 0;
+    // Counted before any lane is asked: a lane may answer at once (draining, overloaded), and
+    // the batch must not be answered before every lane has answered its part.
+    let pending = counts.reduce(
+      (lanesWithEvents, count) => lanesWithEvents + (count > 0 ? 1 : 0),
+      0,
+    );
     for (let lane = 0; lane < lanes.length; lane++) {
       if (counts[lane] === 0) continue;
-      pending++;
       const indices: number[] = [];
       const part: DecodedEvent[] = [];
       for (let i = 0; i < events.length; i++) {

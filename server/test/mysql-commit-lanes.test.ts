@@ -153,3 +153,20 @@ test('retries after a restart with a different lane count answer duplicate, neve
   assert.equal(Number(row!.n), events.length + 1);
   await close(reopened);
 });
+
+test('lanes that answer at once (draining) answer the whole batch, never a part', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const runtime = await lanesOn(db, 2);
+  const [first, second] = streamsPerLane('drained', 2, 2);
+  await runtime.drain();
+  const events = [...first!, ...second!].map((stream) => event(stream));
+  const answers: EventResults[] = [];
+  runtime.append(events, null, (results) => answers.push(results));
+  assert.equal(answers.length, 1, 'answered exactly once');
+  assert.deepEqual(
+    [...answers[0]!.status],
+    events.map(() => Status.unavailable),
+  );
+  await close(runtime);
+});
