@@ -11,6 +11,8 @@ import { parseMysqlUrl } from '../src/journal/journal-url.js';
 import { MysqlJournal, mysqlJournalOptions } from '../src/journal/mysql-journal.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './mysql-support.js';
+import { removeDir, startTestServer } from './support.js';
+import { killWorkersMidStream, type JournalRow } from './worker-faults.js';
 
 const SHARDS = 64;
 const databases: TestDatabase[] = [];
@@ -169,4 +171,26 @@ test('lanes that answer at once (draining) answer the whole batch, never a part'
     events.map(() => Status.unavailable),
   );
   await close(runtime);
+});
+
+test('2 workers with 2 lanes each: a worker killed mid-stream loses nothing acknowledged', async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  const server = await startTestServer({
+    workers: 2,
+    faultInjection: true,
+    workerHeapMiB: 96,
+    journal: parseMysqlUrl(db.url),
+    mysqlCommitLanes: 2,
+  });
+  try {
+    await killWorkersMidStream(server, () =>
+      db.query<JournalRow[]>(
+        'SELECT CAST(stream AS CHAR) AS stream, seq, HEX(event_id) AS id FROM events ORDER BY stream, seq',
+      ),
+    );
+  } finally {
+    await server.shutdown();
+    removeDir(server.dataDir);
+  }
 });

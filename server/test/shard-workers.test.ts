@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createBuilder, encodeAppendBatch, Status, type EventInput } from '../../protocol/index.js';
-import {
-  FAULT_ACTOR_THROW,
-  FAULT_WORKER_EXIT,
-  FAULT_WORKER_OOM,
-  FAULT_WORKER_THROW,
-  SQLITE_FILE_NAME,
-  type ShardWorkerPool,
-} from '../../core/index.js';
+import { FAULT_ACTOR_THROW, SQLITE_FILE_NAME, type ShardWorkerPool } from '../../core/index.js';
 import {
   FrameClient,
   makeEvents,
@@ -22,6 +15,7 @@ import {
   uuidBytes,
   type TestServer,
 } from './support.js';
+import { killWorkersMidStream } from './worker-faults.js';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -64,90 +58,7 @@ describe('shard workers', () => {
 
   test('a worker killed mid-stream: only ok, duplicate or unavailable; retries leave every event exactly once', async () => {
     const server = await serve({ workers: 2, faultInjection: true, workerHeapMiB: 96 });
-    const client = await FrameClient.connect(server.wsUrl);
-    const sent: EventInput[] = [];
-    const outcome = new Map<string, number>();
-    let retry: EventInput[] = [];
-    const key = (e: EventInput): string => Buffer.from(e.id).toString('hex');
-    for (let b = 0; b < 40; b++) {
-      const events = makeEvents(50, 20, 'kill-');
-      sent.push(...events);
-      if (b === 10 || b === 25 || b === 33) {
-        // A fault must reach a running worker: wait out the restart of the previous one.
-        while (!poolOf(server).workers.every((w) => w.ready))
-          await new Promise((r) => setTimeout(r, 20));
-      }
-      // Fault events kill a worker while batches keep coming: process.exit in batch 10, an
-      // uncaught exception in 25, running out of heap in 33.
-      if (b === 10)
-        events.push({
-          id: uuidBytes(),
-          stream: 'kill-0',
-          type: FAULT_WORKER_EXIT,
-          payload: new Uint8Array(0),
-        });
-      if (b === 25)
-        events.push({
-          id: uuidBytes(),
-          stream: 'kill-1',
-          type: FAULT_WORKER_THROW,
-          payload: new Uint8Array(0),
-        });
-      if (b === 33)
-        events.push({
-          id: uuidBytes(),
-          stream: 'kill-2',
-          type: FAULT_WORKER_OOM,
-          payload: new Uint8Array(0),
-        });
-      const batch = [...events, ...retry];
-      retry = [];
-      const ack = await client.append(BigInt(b + 1), batch);
-      ack.results.status.forEach((status, i) => {
-        const event = batch[i]!;
-        if (event.type.startsWith('shardline.fault')) return;
-        assert.ok(
-          [Status.ok, Status.duplicate, Status.unavailable].includes(status as 0 | 1 | 4),
-          `status ${status}`,
-        );
-        outcome.set(key(event), status);
-        if (status === Status.unavailable) retry.push(event);
-      });
-    }
-    // Retry with the same ids until every event has an answer that is not unavailable.
-    for (let attempt = 0; retry.length > 0 && attempt < 100; attempt++) {
-      const ack = await client.append(BigInt(1000 + attempt), retry);
-      const next: EventInput[] = [];
-      ack.results.status.forEach((status, i) => {
-        if (status === Status.unavailable) next.push(retry[i]!);
-        else outcome.set(key(retry[i]!), status);
-      });
-      retry = next;
-      if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(retry.length, 0, 'every retried event was eventually committed');
-    const pool = poolOf(server);
-    const restarts = pool.workerStats().reduce((sum, w) => sum + w.workerRestarts, 0);
-    assert.equal(restarts, 3, 'exit, uncaught exception and out-of-memory each restarted a worker');
-    assert.ok([...outcome.values()].every((s) => s === Status.ok || s === Status.duplicate));
-
-    const rows = journalRows(server.dataDir).filter((r) => r.stream.startsWith('kill-'));
-    assert.equal(rows.length, sent.length, 'every event exactly once');
-    assert.equal(new Set(rows.map((r) => r.id)).size, sent.length, 'no id twice');
-    const byStream = new Map<string, number[]>();
-    for (const row of rows)
-      byStream.set(row.stream, [...(byStream.get(row.stream) ?? []), row.seq]);
-    for (const [stream, seqs] of byStream) {
-      assert.deepEqual(
-        seqs,
-        Array.from({ length: seqs.length }, (_, k) => k + 1),
-        `${stream} seqs are gap-free`,
-      );
-    }
-    // Still serving.
-    const after = await client.append(5000n, makeEvents(5, 5, 'after-kill-'));
-    assert.ok([...after.results.status].every((s) => s === Status.ok));
-    await client.close();
+    await killWorkersMidStream(server, () => Promise.resolve(journalRows(server.dataDir)));
   });
 
   test('an actor that throws fails only its stream in the batch and restarts from the journal', async () => {
