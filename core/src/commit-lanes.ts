@@ -65,7 +65,10 @@ export class CommitLanes implements EventRuntime {
    * `threads` is the number of threads the shards are spread over (1 on the uWS thread).
    */
   constructor(lanes: readonly ShardRuntime[], shards: number, threads: number) {
-    if (lanes.length === 0) throw new Error('CommitLanes needs at least one lane');
+    // A batch notes each event's lane in a byte.
+    if (lanes.length === 0 || lanes.length > 255) {
+      throw new Error(`CommitLanes takes 1 to 255 lanes, not ${lanes.length}`);
+    }
     this.#lanes = lanes;
     this.#shards = shards;
     this.#threads = threads;

@@ -109,16 +109,16 @@ function drainInbound(): void {
 }
 
 function updateCounters(): void {
-  const [stats] = runtime.workerStats();
-  counters[WorkerCounter.eventsProcessed] = stats!.eventsProcessed;
-  counters[WorkerCounter.groupsCommitted] = stats!.groupsCommitted;
-  counters[WorkerCounter.groupsRedecided] = stats!.groupsRedecided;
-  counters[WorkerCounter.commitFailures] = stats!.commitFailures;
-  counters[WorkerCounter.commitLatencyLastMs] = stats!.commitLatencyLastMs;
-  counters[WorkerCounter.commitLatencyTotalMs] = stats!.commitLatencyTotalMs;
-  counters[WorkerCounter.actorRestarts] = stats!.actorRestarts;
-  counters[WorkerCounter.liveActors] = stats!.liveActors;
-  counters[WorkerCounter.journalAvailable] = stats!.journalAvailable ? 1 : 0;
+  const stats = runtime.workerStats()[0]!;
+  counters[WorkerCounter.eventsProcessed] = stats.eventsProcessed;
+  counters[WorkerCounter.groupsCommitted] = stats.groupsCommitted;
+  counters[WorkerCounter.groupsRedecided] = stats.groupsRedecided;
+  counters[WorkerCounter.commitFailures] = stats.commitFailures;
+  counters[WorkerCounter.commitLatencyLastMs] = stats.commitLatencyLastMs;
+  counters[WorkerCounter.commitLatencyTotalMs] = stats.commitLatencyTotalMs;
+  counters[WorkerCounter.actorRestarts] = stats.actorRestarts;
+  counters[WorkerCounter.liveActors] = stats.liveActors;
+  counters[WorkerCounter.journalAvailable] = stats.journalAvailable ? 1 : 0;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
