@@ -65,10 +65,7 @@ export class CommitLanes implements EventRuntime {
    * `threads` is the number of threads the shards are spread over (1 on the uWS thread).
    */
   constructor(lanes: readonly ShardRuntime[], shards: number, threads: number) {
-    // A batch notes each event's lane in a byte.
-    if (lanes.length === 0 || lanes.length > 255) {
-      throw new Error(`CommitLanes takes 1 to 255 lanes, not ${lanes.length}`);
-    }
+    if (lanes.length === 0) throw new Error('CommitLanes needs at least one lane');
     this.#lanes = lanes;
     this.#shards = shards;
     this.#threads = threads;
@@ -79,8 +76,11 @@ export class CommitLanes implements EventRuntime {
   }
 
   laneOf(stream: string): ShardRuntime {
-    const shard = shardOf(stream, this.#shards);
-    return this.#lanes[laneOfShard(shard, this.#threads, this.#lanes.length)]!;
+    return this.#lanes[this.#laneIndex(stream)]!;
+  }
+
+  #laneIndex(stream: string): number {
+    return laneOfShard(shardOf(stream, this.#shards), this.#threads, this.#lanes.length);
   }
 
   /** One lane at a time: the first runs the journal's migrations before the others connect. */
@@ -98,35 +98,28 @@ export class CommitLanes implements EventRuntime {
       lanes[0]!.append(events, correlationId, done);
       return;
     }
-    const laneOfEvent = new Uint8Array(events.length);
-    const counts = new Uint32Array(lanes.length);
+    const byLane: (number[] | undefined)[] = new Array<number[] | undefined>(lanes.length);
     for (let i = 0; i < events.length; i++) {
-      const shard = shardOf(events[i]!.stream, this.#shards);
-      const lane = laneOfShard(shard, this.#threads, lanes.length);
-      laneOfEvent[i] = lane;
-      counts[lane]!++;
+      const lane = this.#laneIndex(events[i]!.stream);
+      (byLane[lane] ??= []).push(i);
     }
-    const only = counts.findIndex((count) => count === events.length);
+    const only = byLane.findIndex((indices) => indices?.length === events.length);
     if (only >= 0) {
       lanes[only]!.append(events, correlationId, done);
       return;
     }
     const merged = new EventResults(events.length);
-    // Counted before any lane is asked: a lane may answer at once (draining, overloaded), and
-    // the batch must not be answered before every lane has answered its part.
-    let pending = counts.reduce(
-      (lanesWithEvents, count) => lanesWithEvents + (count > 0 ? 1 : 0),
-      0,
-    );
+    // Starts at 1 for this loop, as the worker pool does: a lane may answer at once (draining,
+    // overloaded), and the batch must not be answered before every lane was asked.
+    let remaining = 1;
+    const settle = (): void => {
+      if (--remaining === 0) done(merged);
+    };
     for (let lane = 0; lane < lanes.length; lane++) {
-      if (counts[lane] === 0) continue;
-      const indices: number[] = [];
-      const part: DecodedEvent[] = [];
-      for (let i = 0; i < events.length; i++) {
-        if (laneOfEvent[i] !== lane) continue;
-        indices.push(i);
-        part.push(events[i]!);
-      }
+      const indices = byLane[lane];
+      if (indices === undefined) continue;
+      remaining++;
+      const part = indices.map((i) => events[i]!);
       lanes[lane]!.append(part, correlationId, (results) => {
         for (let k = 0; k < indices.length; k++) {
           const i = indices[k]!;
@@ -140,9 +133,10 @@ export class CommitLanes implements EventRuntime {
           const error = results.error.get(k);
           if (error !== undefined) merged.error.set(i, error);
         }
-        if (--pending === 0) done(merged);
+        settle();
       });
     }
+    settle();
   }
 
   readStream(stream: string, fromSeq: number, limit: number): Promise<JournalEvent[]> {
