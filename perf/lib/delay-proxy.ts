@@ -24,6 +24,10 @@ export async function startDelayProxy(
   };
   const server = createServer((client) => {
     const upstream = createConnection(target.port, target.host);
+    // As the driver and the database do: with Nagle on, a small write waits for the ACK of the
+    // one before it, and the peer delays its ACKs by up to 40 ms.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     sockets.add(client).add(upstream);
     forward(client, upstream);
     forward(upstream, client);
