@@ -38,6 +38,7 @@ export {
 } from './src/shard-runtime.js';
 export { SharedMutex } from './src/shared-mutex.js';
 export { WalSync } from './src/wal-sync.js';
+export { DEFAULT_WARM_UP, warmUp, type WarmUpSize } from './src/warm-up.js';
 export {
   SQLITE_FILE_NAME,
   SQLITE_SCHEMA_VERSION,

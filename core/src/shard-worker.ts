@@ -17,6 +17,10 @@ import { readAppend, writeResults } from './shard-records.js';
 import { WorkerCounter } from './worker-counters.js';
 import { FAULT_WORKER_EXIT, FAULT_WORKER_OOM, FAULT_WORKER_THROW } from './shard-worker-faults.js';
 import { handoffTraceOn, traceHandoff } from './handoff-trace.js';
+import { SharedMutex } from './shared-mutex.js';
+import { SqliteJournal } from './sqlite-journal.js';
+import { WalSync } from './wal-sync.js';
+import { warmUp } from './warm-up.js';
 
 export interface ShardWorkerData {
   index: number;
@@ -35,6 +39,8 @@ export interface ShardWorkerData {
   runtimeOptions: Partial<ShardRuntimeOptions>;
   housekeepingMs: number;
   idlePassivateMs: number;
+  /** Run the hot path on a scratch journal before the real one (see warm-up.ts). */
+  warmUp: boolean;
 }
 
 /** Messages a worker posts to its supervisor. */
@@ -43,6 +49,10 @@ export type WorkerMessage = {
   tid: number;
   cpusAllowed: string;
   pinFailure: string | null;
+  /** How long the warm-up took, or null when there was none or it failed. */
+  warmUpMs: number | null;
+  /** Why the warm-up failed; the worker serves anyway, only colder. */
+  warmUpFailure: string | null;
 };
 
 const data = workerData as ShardWorkerData;
@@ -59,11 +69,27 @@ const pin = pinCurrentThread(data.pinCore);
 const { createJournal } = (await import(data.journalModule)) as {
   createJournal: (options: unknown, context: { workerIndex: number }) => Journal;
 };
+// The pool checked every event on the uWS thread before writing it into the ring.
+const runtimeOptions = { ...data.runtimeOptions, prevalidated: true };
+let warmUpMs: number | null = null;
+let warmUpFailure: string | null = null;
+if (data.warmUp) {
+  try {
+    // A SQLite journal like a worker's own, with a write lock and the WAL fsynced after it. On
+    // MySQL, this warms all but the journal's own code.
+    const scratchJournal = (dir: string): SqliteJournal =>
+      new SqliteJournal(dir, 16, new SharedMutex(SharedMutex.create(), 1), false, WalSync.create());
+    warmUpMs = await warmUp((dir) =>
+      createCommitLanes(1, () => scratchJournal(dir), runtimeOptions, data.workers),
+    );
+  } catch (error) {
+    warmUpFailure = (error as Error).message;
+  }
+}
 const runtime = createCommitLanes(
   data.commitLanes,
   () => createJournal(data.journalOptions, { workerIndex: data.index }),
-  // The pool checked every event on the uWS thread before writing it into the ring.
-  { ...data.runtimeOptions, prevalidated: true },
+  runtimeOptions,
   data.workers,
 );
 await runtime.start();
@@ -72,6 +98,8 @@ parentPort!.postMessage({
   tid: pin.tid,
   cpusAllowed: pin.cpusAllowed,
   pinFailure: pin.failure,
+  warmUpMs,
+  warmUpFailure,
 } satisfies WorkerMessage);
 
 function publish(token: number, results: Parameters<typeof writeResults>[2]): void {

@@ -43,6 +43,11 @@ export interface WorkerPoolOptions {
   ringBytes: number;
   housekeepingMs: number;
   idlePassivateMs: number;
+  /**
+   * Whether each worker runs its hot path on a scratch journal before it starts (warm-up.ts).
+   * Only the first start: a restarted worker serves its shards again at once.
+   */
+  warmUp: boolean;
   /** Heap limit of each worker; an out-of-memory worker dies alone and is restarted. */
   workerHeapMiB: number;
   /**
@@ -55,7 +60,15 @@ export interface WorkerPoolOptions {
 }
 
 export type WorkerEvent =
-  | { type: 'ready'; worker: number; tid: number; cpusAllowed: string; pinFailure: string | null }
+  | {
+      type: 'ready';
+      worker: number;
+      tid: number;
+      cpusAllowed: string;
+      pinFailure: string | null;
+      warmUpMs: number | null;
+      warmUpFailure: string | null;
+    }
   | { type: 'died'; worker: number; exitCode: number; error: string | null; unanswered: number }
   | { type: 'restarting'; worker: number; delayMs: number };
 
@@ -153,6 +166,7 @@ export class ShardWorkerPool implements EventRuntime {
       runtimeOptions: this.#options.runtimeOptions,
       housekeepingMs: this.#options.housekeepingMs,
       idlePassivateMs: this.#options.idlePassivateMs,
+      warmUp: this.#options.warmUp && generation === 1,
     };
     const worker = new Worker(WORKER_URL, {
       workerData,
@@ -176,6 +190,8 @@ export class ShardWorkerPool implements EventRuntime {
           tid: message.tid,
           cpusAllowed: message.cpusAllowed,
           pinFailure: message.pinFailure,
+          warmUpMs: message.warmUpMs,
+          warmUpFailure: message.warmUpFailure,
         });
         void this.#collect(slot, generation);
         resolve();

@@ -39,6 +39,7 @@ test('a batch that spans both workers wakes both, without waiting for the housek
     ringBytes: 1 << 20,
     housekeepingMs: HOUSEKEEPING_MS,
     idlePassivateMs: 3_600_000,
+    warmUp: false,
     workerHeapMiB: 256,
   });
   try {

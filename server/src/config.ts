@@ -44,6 +44,8 @@ export interface ServerConfig {
   /** Shard worker threads; 0 runs the single-threaded runtime on the uWS thread. */
   workers: number;
   pin: boolean;
+  /** Run each runtime's hot path on a scratch journal before serving (core/src/warm-up.ts). */
+  warmUp: boolean;
   passivateIdleS: number;
   /** Bytes of each worker's inbound ring (a power of two). */
   ringBytes: number;
@@ -292,6 +294,13 @@ const OPTIONS: readonly OptionSpec[] = [
     parse: onOff,
   },
   {
+    key: 'warmUp',
+    env: 'SHARDLINE_WARM_UP',
+    flag: '--warm-up',
+    help: 'before serving, run synthetic batches through each runtime on a scratch journal: on or off',
+    parse: onOff,
+  },
+  {
     key: 'passivateIdleS',
     env: 'SHARDLINE_PASSIVATE_IDLE_S',
     flag: '--passivate-idle-s',
@@ -450,6 +459,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxLiveActors: 100_000,
   workers: availableParallelism(),
   pin: true,
+  warmUp: true,
   passivateIdleS: 300,
   ringBytes: 8 * 1024 * 1024,
   workerHeapMiB: 4096,

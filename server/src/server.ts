@@ -13,6 +13,7 @@ import {
   type EventRuntime,
   type ShardRuntimeOptions,
   type SqliteJournalOptions,
+  warmUp,
 } from '../../core/index.js';
 import { ShardlineError } from '../../protocol/index.js';
 import type { ServerConfig } from './config.js';
@@ -188,6 +189,28 @@ export async function startServer(
 }
 
 /**
+ * Warms the single-threaded runtime's code on this thread (core/src/warm-up.ts) with a scratch
+ * SQLite journal like the real one: on MySQL, this warms all but the journal's own code.
+ */
+async function warmUpThisThread(
+  runtimeOptions: Partial<ShardRuntimeOptions>,
+  lanes: boolean,
+  log: Logger,
+): Promise<void> {
+  try {
+    const warmUpMs = await warmUp((dir) => {
+      const scratch = new SqliteJournal(dir, 16, null, false);
+      return lanes
+        ? createCommitLanes(1, () => scratch, runtimeOptions, 1)
+        : new ShardRuntime(scratch, runtimeOptions);
+    });
+    log.info({ warmUpMs: Math.round(warmUpMs) }, 'runtime warmed up');
+  } catch (error) {
+    log.warn({ reason: (error as Error).message }, 'warm-up failed; serving anyway, colder');
+  }
+}
+
+/**
  * The single-threaded runtime on the uWS thread (`workers = 0`), or one shard worker per core
  * fed by rings, with a read-only view of the journal on this thread for reads.
  */
@@ -198,6 +221,7 @@ async function createRuntime(
 ): Promise<EventRuntime> {
   const mysql = config.journal === 'sqlite' ? null : config.journal;
   if (config.workers === 0) {
+    if (config.warmUp) await warmUpThisThread(runtimeOptions, mysql !== null, log);
     if (mysql === null) {
       return new ShardRuntime(new SqliteJournal(config.dataDir, 256, null, true), runtimeOptions);
     }
@@ -241,6 +265,7 @@ async function createRuntime(
     ringBytes: config.ringBytes,
     housekeepingMs: 100,
     idlePassivateMs: config.passivateIdleS * 1000,
+    warmUp: config.warmUp,
     workerHeapMiB: config.workerHeapMiB,
     onWorkerEvent: (event) => {
       if (event.type === 'ready') {
@@ -250,8 +275,19 @@ async function createRuntime(
             'shard worker runs unpinned',
           );
         }
+        if (event.warmUpFailure !== null) {
+          log.warn(
+            { worker: event.worker, reason: event.warmUpFailure },
+            'shard worker warm-up failed; it serves anyway, colder',
+          );
+        }
         log.info(
-          { worker: event.worker, tid: event.tid, cpus: event.cpusAllowed },
+          {
+            worker: event.worker,
+            tid: event.tid,
+            cpus: event.cpusAllowed,
+            warmUpMs: event.warmUpMs === null ? null : Math.round(event.warmUpMs),
+          },
           'shard worker ready',
         );
       } else if (event.type === 'died') {

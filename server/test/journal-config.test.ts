@@ -146,3 +146,12 @@ test('bad MySQL options are refused at start-up, naming the option', () => {
     );
   }
 });
+
+test('the warm-up is on by default, off with SHARDLINE_WARM_UP or --warm-up, and a bad value is refused', () => {
+  assert.equal(loadConfig([], {}).warmUp, true);
+  assert.equal(loadConfig([], { SHARDLINE_WARM_UP: 'off' }).warmUp, false);
+  assert.equal(loadConfig(['--warm-up', 'off'], { SHARDLINE_WARM_UP: 'on' }).warmUp, false);
+  assert.throws(() => loadConfig([], { SHARDLINE_WARM_UP: 'yes' }), {
+    message: /^SHARDLINE_WARM_UP must be "on" or "off"/,
+  });
+});

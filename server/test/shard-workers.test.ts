@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { createBuilder, encodeAppendBatch, Status, type EventInput } from '../../protocol/index.js';
 import { FAULT_ACTOR_THROW, SQLITE_FILE_NAME, type ShardWorkerPool } from '../../core/index.js';
 import {
@@ -25,8 +26,11 @@ after(async () => {
   }
 });
 
-async function serve(overrides: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer(overrides);
+async function serve(
+  overrides: Parameters<typeof startTestServer>[0] = {},
+  log?: Parameters<typeof startTestServer>[1],
+): Promise<TestServer> {
+  const server = await startTestServer(overrides, log);
   servers.push(server);
   return server;
 }
@@ -45,6 +49,24 @@ function journalRows(dataDir: string): { stream: string; seq: number; id: string
 }
 
 describe('shard workers', () => {
+  test('each worker warms up on a scratch journal before serving, and none of it reaches the real one', async () => {
+    const lines: { msg: string; worker?: number; warmUpMs?: number | null }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const server = await serve({ workers: 2 }, log);
+    const ready = lines.filter((line) => line.msg === 'shard worker ready');
+    assert.deepEqual(ready.map((line) => line.worker).sort(), [0, 1]);
+    for (const line of ready) assert.ok(line.warmUpMs! > 0, JSON.stringify(line));
+    assert.deepEqual(journalRows(server.dataDir), []);
+    const response = await fetch(`${server.url}/v1/streams/warm-up-0`);
+    assert.equal(response.status, 404);
+    // And the real journal works as ever afterwards.
+    const client = await FrameClient.connect(server.wsUrl);
+    const ack = await client.append(1n, makeEvents(3, 1, 'after-warm-up-'));
+    await client.close();
+    assert.deepEqual([...ack.results.seq], [1, 2, 3]);
+    assert.equal(journalRows(server.dataDir).length, 3);
+  });
+
   test('with 2 workers, each worker thread is pinned to its own core', async () => {
     const server = await serve({ workers: 2, pin: true });
     const workers = poolOf(server).workers;

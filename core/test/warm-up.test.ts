@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { DEFAULT_EVENT_LIMITS, ShardRuntime, SqliteJournal, warmUp } from '../index.js';
+
+const SIZE = { batches: 6, eventsPerBatch: 25, streams: 40 };
+
+test('a warm-up commits its batches on a scratch journal, closes the runtime and deletes the directory', async () => {
+  let scratchDir = '';
+  let runtime: ShardRuntime | null = null;
+  let committedBeforeClose = -1;
+  const ms = await warmUp((dir) => {
+    scratchDir = dir;
+    runtime = new ShardRuntime(new SqliteJournal(dir, 16, null, false), {});
+    const close = runtime.close.bind(runtime);
+    runtime.close = async () => {
+      // Every synthetic event went through the actors and the group commit into the journal.
+      const streams = await Promise.all(
+        Array.from({ length: SIZE.streams }, (_, i) =>
+          runtime!.readStream(`warm-up-${i}`, 1, 1000),
+        ),
+      );
+      committedBeforeClose = streams.reduce((sum, events) => sum + events.length, 0);
+      await close();
+    };
+    return runtime;
+  }, SIZE);
+  assert.ok(ms > 0);
+  assert.equal(committedBeforeClose, SIZE.batches * SIZE.eventsPerBatch);
+  assert.notEqual(scratchDir, '');
+  assert.equal(existsSync(scratchDir), false, 'the scratch directory is deleted');
+  assert.equal(runtime!.isReady(), false, 'the scratch runtime is closed');
+});
+
+test('a warm-up whose events are refused fails with the reason, and still deletes its directory', async () => {
+  let scratchDir = '';
+  const limits = { ...DEFAULT_EVENT_LIMITS, maxPayloadBytes: 16 };
+  await assert.rejects(
+    warmUp((dir) => {
+      scratchDir = dir;
+      return new ShardRuntime(new SqliteJournal(dir, 16, null, false), { limits });
+    }, SIZE),
+    /warm-up event 0 of batch 0: .*payload/,
+  );
+  assert.equal(existsSync(scratchDir), false);
+});
