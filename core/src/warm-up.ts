@@ -3,14 +3,16 @@
  * start are not served by cold code.
  *
  * A fresh V8 isolate interprets its code, then compiles the hot functions with its optimising
- * tiers as they run. Measured at 10,000 events/s (`bench:e2e --rate 10000`), a fresh server
- * answered its first hundred batches in 3-29 ms, and the first second held about half of the
- * run's batches over 5 ms; the same server, warm, answered a new set of streams at once. So
- * each thread that runs shard actors first pushes synthetic batches through that same code: the
- * ring records a batch arrives in and leaves by, the stream actors, the group commit and the
- * SQLite journal, against a scratch journal in a temporary directory, which it then deletes.
- * Nothing touches the real journal. Optimised code belongs to the functions, not to the
- * objects, so it serves the real runtime built afterwards.
+ * tiers as they run. Measured at 10,000 events/s (`bench:e2e --rate 10000`), a fresh server's
+ * first batches took 10-40 ms, and its first second held half or more of the run's batches
+ * over 5 ms; the same server, warm, answered the first batch of a new set of 1000 streams in
+ * 3-4 ms. So each thread that runs shard actors first pushes synthetic batches
+ * through that same code: the ring records a batch arrives in and leaves by, the stream actors,
+ * the group commit and the SQLite journal, against a scratch journal in a directory of its
+ * own, which it then deletes. Nothing touches the real journal. Optimised code belongs to the
+ * functions, not to the objects, so it serves the real runtime built afterwards. What stays
+ * cold: the uWS thread's own code (decoding, routing) with shard workers, and the MySQL
+ * journal's. Results in perf/README.md.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
