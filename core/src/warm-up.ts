@@ -6,13 +6,13 @@
  * tiers as they run. Measured at 10,000 events/s (`bench:e2e --rate 10000`), a fresh server's
  * first batches took 10-40 ms, and its first second held half or more of the run's batches
  * over 5 ms; the same server, warm, answered the first batch of a new set of 1000 streams in
- * 3-4 ms. So each thread that runs shard actors first pushes synthetic batches
- * through that same code: the ring records a batch arrives in and leaves by, the stream actors,
- * the group commit and the SQLite journal, against a scratch journal in a directory of its
- * own, which it then deletes. Nothing touches the real journal. Optimised code belongs to the
- * functions, not to the objects, so it serves the real runtime built afterwards. What stays
- * cold: the uWS thread's own code (decoding, routing) with shard workers, and the MySQL
- * journal's. Results in perf/README.md.
+ * 3-4 ms. So each thread that runs shard actors first pushes synthetic batches through that
+ * same code: the ring records a batch arrives in and leaves by, the stream actors, the group
+ * commit and the SQLite journal, against a scratch journal in a directory of its own, which it
+ * then deletes. Nothing touches the real journal. Optimised code belongs to the functions, not
+ * to the objects, so it serves the real runtime built afterwards. What stays cold: the uWS
+ * thread's own code (decoding, routing) with shard workers, and the MySQL journal's. Results
+ * in perf/README.md.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
