@@ -14,7 +14,7 @@
  * thread's own code (decoding, routing) with shard workers, and the MySQL journal's. Results
  * in perf/README.md.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Status, type DecodedEvent, type EventResults } from '../../protocol/index.js';
@@ -32,8 +32,22 @@ export interface WarmUpSize {
 /** About 0.2 s of one core per runtime on the 2-core VM of perf/README.md. */
 export const DEFAULT_WARM_UP: WarmUpSize = { batches: 100, eventsPerBatch: 100, streams: 1000 };
 
-/** tmpfs where there is one: the scratch journal's fsyncs then cost nothing. */
-const SCRATCH_ROOT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+/**
+ * Free space `/dev/shm` must have to hold the scratch journals. A default warm-up writes about
+ * 9 MB, and every worker warms up at once: a container's default 64 MB would fill with 8.
+ */
+const SHM_ROOM_BYTES = 256 * 1024 * 1024;
+
+/** tmpfs where there is one with room: the scratch journal's fsyncs then cost nothing. */
+function scratchRoot(): string {
+  try {
+    const { bavail, bsize } = statfsSync('/dev/shm');
+    if (bavail * bsize >= SHM_ROOM_BYTES) return '/dev/shm';
+  } catch {
+    // No /dev/shm here (macOS, say).
+  }
+  return tmpdir();
+}
 
 /**
  * Builds a runtime of the real kind with `scratchRuntime` (on a scratch journal in the empty
@@ -45,7 +59,7 @@ export async function warmUp(
   size: WarmUpSize = DEFAULT_WARM_UP,
 ): Promise<number> {
   const started = performance.now();
-  const dir = mkdtempSync(join(SCRATCH_ROOT, 'shardline-warm-up-'));
+  const dir = mkdtempSync(join(scratchRoot(), 'shardline-warm-up-'));
   try {
     const runtime = scratchRuntime(dir);
     try {
