@@ -214,3 +214,45 @@ test('queued bytes beyond the limit answer overloaded; a lone batch over it stil
   assert.equal(after.seq[0], 6, 'the refused event took no seq');
   await runtime.close();
 });
+
+test('one id used by several streams in a group is a new event in each; its repeats are duplicates of their own stream', async () => {
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 16, null, false), {});
+  await runtime.start();
+  try {
+    const id = randomBytes(16);
+    const other = randomBytes(16);
+    // Two batches queued in one I/O turn commit as one group.
+    const [first, second] = await Promise.all([
+      append(runtime, [
+        event('shared-a', { id }),
+        event('shared-b', { id }),
+        event('shared-a', { id }),
+        event('shared-c', { id, expectedSeq: 5 }),
+      ]),
+      append(runtime, [
+        event('shared-b', { id }),
+        event('shared-c', { id }),
+        event('shared-a', { id: other }),
+      ]),
+    ]);
+    assert.deepEqual(
+      [...first.status],
+      [Status.ok, Status.ok, Status.duplicate, Status.wrongExpectedSeq],
+    );
+    assert.deepEqual([...second.status], [Status.duplicate, Status.ok, Status.ok]);
+    // Each duplicate carries its own stream's position.
+    const at = (r: EventResults, i: number): number[] => [r.seq[i]!, r.shard[i]!, r.offset[i]!];
+    assert.deepEqual(at(first, 2), at(first, 0));
+    assert.deepEqual(at(second, 0), at(first, 1));
+    assert.notDeepEqual(at(first, 0), at(first, 1));
+    assert.equal(runtime.stats.groupsCommitted, 1, 'both batches were one group');
+    // shared-c's failed event left nothing behind: the same id was new in the next batch.
+    assert.equal(second.seq[1], 1);
+    assert.equal(second.seq[2], 2, 'shared-a went on');
+    const again = await append(runtime, [event('shared-c', { id }), event('shared-d', { id })]);
+    assert.deepEqual([...again.status], [Status.duplicate, Status.ok]);
+    assert.deepEqual(at(again, 0), at(second, 1));
+  } finally {
+    await runtime.close();
+  }
+});
