@@ -14,7 +14,7 @@
  * thread's own code (decoding, routing) with shard workers, and the MySQL journal's. Results
  * in perf/README.md.
  */
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Status, type DecodedEvent, type EventResults } from '../../protocol/index.js';
@@ -49,6 +49,38 @@ function scratchRoot(): string {
   return tmpdir();
 }
 
+const SCRATCH_PREFIX = 'shardline-warm-up-';
+/** A scratch directory's name: the prefix, the process id, a random suffix. */
+const SCRATCH_NAME = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`);
+
+/**
+ * Deletes the scratch directories of processes that died during their warm-up (killed, or out
+ * of memory): each holds about 9 MB, and in `/dev/shm` that is memory, which a server in a
+ * crash loop would otherwise fill. A directory's name carries its process id; one whose
+ * process still runs (this one's other threads, another server) is left alone.
+ */
+function removeDeadScratch(root: string): void {
+  for (const name of readdirSync(root)) {
+    const pid = SCRATCH_NAME.exec(name)?.[1];
+    if (pid === undefined || processRuns(Number(pid))) continue;
+    try {
+      rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // Another user's: not ours to delete.
+    }
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Builds a runtime of the real kind with `scratchRuntime` (on a scratch journal in the empty
  * directory it is given), sends it `size` batches through a pair of rings, one at a time as at a
@@ -59,7 +91,9 @@ export async function warmUp(
   size: WarmUpSize = DEFAULT_WARM_UP,
 ): Promise<number> {
   const started = performance.now();
-  const dir = mkdtempSync(join(scratchRoot(), 'shardline-warm-up-'));
+  const root = scratchRoot();
+  removeDeadScratch(root);
+  const dir = mkdtempSync(join(root, `${SCRATCH_PREFIX}${process.pid}-`));
   try {
     const runtime = scratchRuntime(dir);
     try {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_EVENT_LIMITS, ShardRuntime, SqliteJournal, warmUp } from '../index.js';
 
@@ -43,4 +45,29 @@ test('a warm-up whose events are refused fails with the reason, and still delete
     /warm-up event 0 of batch 0: .*payload/,
   );
   assert.equal(existsSync(scratchDir), false);
+});
+
+test("a warm-up deletes the scratch directories of dead processes, and leaves running ones' alone", async () => {
+  let scratchDir = '';
+  const scratchRuntime = (dir: string): ShardRuntime => {
+    scratchDir = dir;
+    return new ShardRuntime(new SqliteJournal(dir, 16, null, false), {});
+  };
+  await warmUp(scratchRuntime, SIZE);
+  const root = dirname(scratchDir);
+  // A process that has exited: its id is free.
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+  const dead = join(root, `shardline-warm-up-${deadPid}-killed`);
+  const running = join(root, `shardline-warm-up-${process.pid}-other-thread`);
+  mkdirSync(dead);
+  mkdirSync(running);
+  try {
+    await warmUp(scratchRuntime, SIZE);
+    assert.equal(existsSync(dead), false);
+    assert.equal(existsSync(running), true);
+    assert.match(scratchDir, new RegExp(`shardline-warm-up-${process.pid}-`));
+  } finally {
+    rmSync(dead, { recursive: true, force: true });
+    rmSync(running, { recursive: true, force: true });
+  }
 });
