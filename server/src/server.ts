@@ -16,7 +16,7 @@ import {
   warmUp,
 } from '../../core/index.js';
 import { ShardlineError } from '../../protocol/index.js';
-import type { ServerConfig } from './config.js';
+import { commitLanes, type ServerConfig } from './config.js';
 import { HttpApi } from './http-api.js';
 import { MysqlJournal } from './journal/mysql-journal.js';
 import { MYSQL_JOURNAL_MODULE, mysqlOptionsFromConfig } from './journal/mysql-setup.js';
@@ -226,7 +226,7 @@ async function createRuntime(
       return new ShardRuntime(new SqliteJournal(config.dataDir, 256, null, true), runtimeOptions);
     }
     return createCommitLanes(
-      config.mysqlCommitLanes,
+      commitLanes(config),
       () => new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log),
       runtimeOptions,
       1,
@@ -254,7 +254,7 @@ async function createRuntime(
   return new ShardWorkerPool({
     workers: config.workers,
     // SQLite writers take turns on one file: more lanes would only wait for each other.
-    commitLanes: mysql === null ? 1 : config.mysqlCommitLanes,
+    commitLanes: mysql === null ? 1 : commitLanes(config),
     shards: config.shards,
     pin: config.pin,
     journalModule,

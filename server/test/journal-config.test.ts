@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, test } from 'node:test';
-import { loadConfig } from '../src/config.js';
+import { commitLanes, loadConfig } from '../src/config.js';
 import { MysqlLocation, parseMysqlUrl, redactUrl } from '../src/journal/journal-url.js';
 import { mysqlOptionsFromConfig } from '../src/journal/mysql-setup.js';
 import { removeDir, tempDir } from './support.js';
@@ -103,8 +103,13 @@ test('SHARDLINE_JOURNAL and the MySQL options load from the environment and flag
       defaults.mysqlCa,
       defaults.migrate,
     ],
-    [4, 2, false, '', true],
+    [4, null, false, '', true],
   );
+  // Unset, the lanes are 2 on the uWS thread and 1 per shard worker; set, they are as set.
+  assert.equal(commitLanes(loadConfig(['--workers', '0'], {})), 2);
+  assert.equal(commitLanes(loadConfig(['--workers', '2'], {})), 1);
+  assert.equal(commitLanes(config), 3);
+  assert.equal(commitLanes(loadConfig(['--workers', '0', '--mysql-commit-lanes', '1'], {})), 1);
 });
 
 test('bad MySQL options are refused at start-up, naming the option', () => {
