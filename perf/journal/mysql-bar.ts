@@ -23,6 +23,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from '../lib/machine.js';
+import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import {
   commandLine,
   formatCount,
@@ -36,7 +37,7 @@ const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '300000' },
     runs: { type: 'string', default: '3' },
-    url: { type: 'string', default: 'mysql://root@127.0.0.1:3306' },
+    url: { type: 'string', default: DEFAULT_MYSQL_URL },
   },
 });
 const BAR = 0.75;

@@ -34,6 +34,7 @@ import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/my
 import { createLogger } from '../../server/src/logger.js';
 import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
+import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 
 const { values } = parseArgs({
@@ -44,7 +45,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '5' },
     'worst-rows': { type: 'string', default: '5000' },
-    url: { type: 'string', default: 'mysql://root@127.0.0.1:3306' },
+    url: { type: 'string', default: DEFAULT_MYSQL_URL },
     ids: { type: 'string', default: 'v7' },
     out: { type: 'string', default: 'perf/results/mysql-insert.json' },
   },
