@@ -21,7 +21,7 @@ import {
   type SnapshotRecord,
 } from './journal.js';
 import { shardOf } from './routing.js';
-import { idKey, StreamActor, type StreamState } from './stream-actor.js';
+import { StreamActor, type StreamState } from './stream-actor.js';
 
 export interface ShardRuntimeOptions {
   shards: number;
@@ -93,8 +93,6 @@ interface PendingBatch {
   events: DecodedEvent[];
   correlationId: string | null;
   results: EventResults;
-  /** Filled during the decision pass: the id key of each event. */
-  keys: string[];
   bytes: number;
   done: AppendCallback;
 }
@@ -111,6 +109,7 @@ export async function readStreamState(
 
 /** The rows one group decided, with what is needed to apply or undo them. */
 interface GroupDecision {
+  /** Ids found in the journal, keyed by `journalKey`: empty unless the journal was asked. */
   journalHits: Map<string, EventPosition>;
   /** Whether the journal was asked about every id the actors could not rule out. */
   idsChecked: boolean;
@@ -121,8 +120,8 @@ interface GroupDecision {
    */
   mustCheckIds: boolean;
   rows: JournalEvent[];
+  /** The actor of each row, which holds the row's id as accepted until the commit returns. */
   rowActors: StreamActor[];
-  rowKeys: string[];
   rowBatches: PendingBatch[];
   rowIndices: number[];
   touchedShards: number[];
@@ -136,13 +135,25 @@ function newDecision(journalHits: Map<string, EventPosition>, idsChecked: boolea
     mustCheckIds: false,
     rows: [],
     rowActors: [],
-    rowKeys: [],
     rowBatches: [],
     rowIndices: [],
     touchedShards: [],
     previousOffsets: [],
   };
 }
+
+/** A stream and one of its event ids, as a Map key for the ids the journal was asked about. */
+function journalKey(stream: string, id: Uint8Array): string {
+  // One character per byte: V8 builds a flat one-byte string, far faster than hex.
+  return stream + '\0' + String.fromCharCode(...id);
+}
+
+/**
+ * How stale an actor's place in the least-recently-used order may get, in ms. Moving it on
+ * every group cost a Map delete and set per event flat out; idle passivation and the cap
+ * need no finer order.
+ */
+const LRU_REFRESH_MS = 1000;
 
 /** I/O turns a group waits at most while more batches keep arriving (see `#schedule`). */
 const MAX_COLLECT_TURNS = 8;
@@ -168,6 +179,14 @@ export class ShardRuntime implements EventRuntime {
   #pendingSnapshots: SnapshotRecord[] = [];
   /** Set when a commit failed without telling whether it happened: offsets must be re-read. */
   #offsetsUncertain = false;
+  /** Per shard: the last decision that touched it (`#decisionMark`), to list each shard once. */
+  readonly #shardMarks: Float64Array;
+  #decisionMark = 0;
+  /** Marks the actors met in the batch being decided (`StreamActor.batchMark`). */
+  #batchMark = 0;
+  /** Scratch lists of `#decideStream`, reused for every stream-batch. */
+  readonly #accepted: number[] = [];
+  readonly #repeats: number[] = [];
   readonly stats: RuntimeStats = {
     eventsProcessed: 0,
     groupsCommitted: 0,
@@ -182,6 +201,7 @@ export class ShardRuntime implements EventRuntime {
     this.options = { ...DEFAULT_RUNTIME_OPTIONS, ...options };
     this.#journal = journal;
     this.#offsets = new Float64Array(this.options.shards);
+    this.#shardMarks = new Float64Array(this.options.shards);
   }
 
   /** Opens the journal (migrations, shard-count check) and loads every shard's last offset. */
@@ -252,7 +272,7 @@ export class ShardRuntime implements EventRuntime {
       return;
     }
     if (!this.options.prevalidated) rejectInvalid(events, this.options.limits, results);
-    this.#queue.push({ events, correlationId, results, keys: [], bytes, done });
+    this.#queue.push({ events, correlationId, results, bytes, done });
     this.#queuedEvents += events.length;
     this.#queuedBytes += bytes;
     this.#schedule();
@@ -324,8 +344,7 @@ export class ShardRuntime implements EventRuntime {
         const actor = this.#actors.get(stream);
         if (actor === undefined) {
           if (!batch.results.error.has(i)) missing.add(stream);
-        } else if (actor.lastUsedMs !== now) {
-          // Refresh the LRU position (once per group is enough).
+        } else if (now - actor.lastUsedMs >= LRU_REFRESH_MS) {
           actor.lastUsedMs = now;
           this.#actors.delete(stream);
           this.#actors.set(stream, actor);
@@ -342,28 +361,23 @@ export class ShardRuntime implements EventRuntime {
   }
 
   /**
-   * Computes every event's id key, and with `askJournal` asks the journal about the ids that no
-   * actor can rule out from memory. Without it, an older duplicate is caught by the journal's
-   * unique (stream, event_id) index at commit, and the group is decided again with the lookups.
+   * Asks the journal about the ids that no actor can rule out from memory. Called only when a
+   * group is decided again: the first decision is optimistic, and an older duplicate is then
+   * caught by the journal's unique (stream, event_id) index at commit.
    */
-  async #lookUpDuplicates(
-    group: PendingBatch[],
-    askJournal: boolean,
-  ): Promise<Map<string, EventPosition>> {
+  async #lookUpDuplicates(group: PendingBatch[]): Promise<Map<string, EventPosition>> {
     const found = new Map<string, EventPosition>();
     const keys: { stream: string; id: Uint8Array }[] = [];
     const names: string[] = [];
     for (const batch of group) {
       for (let i = 0; i < batch.events.length; i++) {
+        if (batch.results.error.has(i)) continue;
         const event = batch.events[i]!;
-        const key = idKey(event.id);
-        batch.keys[i] = key;
-        if (!askJournal || batch.results.error.has(i)) continue;
         const actor = this.#actors.get(event.stream);
-        if (actor === undefined || actor.knowsAllIds() || actor.recentEvent(key) !== undefined)
+        if (actor === undefined || actor.knowsAllIds() || actor.findRecent(event.id) !== -1)
           continue;
         keys.push({ stream: event.stream, id: event.id });
-        names.push(event.stream + '\0' + key);
+        names.push(journalKey(event.stream, event.id));
       }
     }
     if (keys.length === 0) return found;
@@ -380,38 +394,39 @@ export class ShardRuntime implements EventRuntime {
    * events only) and assigns seqs and offsets. Returns the rows to write, or throws.
    */
   #decide(group: PendingBatch[], decision: GroupDecision): void {
-    // Ids accepted in this group, per stream: a repeat inside the group is a duplicate too.
-    const groupIds = new Map<string, EventPosition>();
-    // The seq each actor reaches in this group, before it is committed.
-    const groupSeqs = new Map<StreamActor, number>();
     const now = Date.now();
-
     for (const batch of group) {
       const { events, results } = batch;
-      const byStream = new Map<string, number[]>();
+      // The batch's events by stream, in the order each stream first appears. The lists live on
+      // the actors, so a batch allocates no Map or array per stream.
+      const batchActors: StreamActor[] = [];
+      const mark = ++this.#batchMark;
       for (let i = 0; i < events.length; i++) {
         if (results.error.has(i)) continue;
-        const stream = events[i]!.stream;
-        const indices = byStream.get(stream);
-        if (indices === undefined) byStream.set(stream, [i]);
-        else indices.push(i);
-      }
-      for (const [stream, indices] of byStream) {
-        const actor = this.#actors.get(stream);
+        const actor = this.#actors.get(events[i]!.stream);
         if (actor === undefined) {
           // Its actor failed earlier in this group and is restarting.
-          for (const i of indices)
-            results.fail(i, Status.unavailable, 'the stream actor is restarting; retry');
+          results.fail(i, Status.unavailable, 'the stream actor is restarting; retry');
           continue;
         }
+        if (actor.batchMark !== mark) {
+          actor.batchMark = mark;
+          actor.batchIndices.length = 0;
+          batchActors.push(actor);
+        }
+        actor.batchIndices.push(i);
+      }
+      for (const actor of batchActors) {
+        const pendingBefore = actor.pending;
         try {
-          this.#decideStream(batch, stream, indices, actor, decision, groupIds, groupSeqs, now);
+          this.#decideStream(batch, actor, decision, now);
         } catch (error) {
           // Supervision: only this stream fails; its actor restarts from snapshot + journal.
           this.stats.actorRestarts++;
-          this.#actors.delete(stream);
+          actor.dropPending(pendingBefore);
+          this.#actors.delete(actor.stream);
           const reason = `the stream actor failed (${(error as Error).message}) and was restarted; retry`;
-          for (const i of indices) results.fail(i, Status.unavailable, reason);
+          for (const i of actor.batchIndices) results.fail(i, Status.unavailable, reason);
         }
       }
     }
@@ -419,40 +434,47 @@ export class ShardRuntime implements EventRuntime {
 
   #decideStream(
     batch: PendingBatch,
-    stream: string,
-    indices: number[],
     actor: StreamActor,
     decision: GroupDecision,
-    groupIds: Map<string, EventPosition>,
-    groupSeqs: Map<StreamActor, number>,
     now: number,
   ): void {
-    const { events, results, keys } = batch;
-    const startSeq = groupSeqs.get(actor) ?? actor.seq;
-    let seq = startSeq;
+    const { events, results } = batch;
+    const { stream, batchIndices } = actor;
+    const startSeq = actor.decidedSeq;
+    const pendingBefore = actor.pending;
     let mismatch: string | null = null;
-    const accepted: number[] = [];
-    const acceptedPositions: EventPosition[] = [];
-    // Ids repeated inside this batch, with the position object of their first occurrence.
-    const repeats: number[] = [];
-    const repeatOf: EventPosition[] = [];
-    for (const i of indices) {
+    // The indices of the events accepted, then of those repeating an id accepted in this batch
+    // (as pairs: index, entry of the first occurrence). Reused: this runs once per stream-batch.
+    const accepted = this.#accepted;
+    accepted.length = 0;
+    const repeats = this.#repeats;
+    repeats.length = 0;
+    let firstEntry = -1;
+    for (const i of batchIndices) {
       const event = events[i]!;
-      const name = stream + '\0' + keys[i]!;
-      const original =
-        actor.recentEvent(keys[i]!) ?? decision.journalHits.get(name) ?? groupIds.get(name);
-      if (original !== undefined) {
-        // offset 0 marks an id accepted earlier in this very batch: its position is
-        // assigned below, once the whole stream-batch is known to be accepted.
-        if (original.offset === 0) {
-          repeats.push(i);
-          repeatOf.push(original);
-        } else results.set(i, Status.duplicate, original.seq, original.shard, original.offset);
+      // Recent committed ids, and ids accepted earlier in this group.
+      const entry = actor.findRecent(event.id);
+      if (entry !== -1) {
+        // Offset 0 marks an id accepted earlier in this very batch: its position is assigned
+        // below, once the whole stream-batch is known to be accepted.
+        if (actor.offsetOf(entry) === 0) repeats.push(i, entry);
+        else {
+          const original = actor.positionOf(entry);
+          results.set(i, Status.duplicate, original.seq, original.shard, original.offset);
+        }
         continue;
+      }
+      if (decision.journalHits.size > 0) {
+        const original = decision.journalHits.get(journalKey(stream, event.id));
+        if (original !== undefined) {
+          results.set(i, Status.duplicate, original.seq, original.shard, original.offset);
+          continue;
+        }
       }
       if (this.options.faults && event.type === FAULT_ACTOR_THROW) {
         throw new Error('injected actor fault');
       }
+      const seq = actor.decidedSeq;
       if (event.expectedSeq !== -1 && event.expectedSeq !== seq) {
         mismatch =
           seq === startSeq
@@ -461,21 +483,23 @@ export class ShardRuntime implements EventRuntime {
               `(${seq} after the earlier events of this batch)`;
         break;
       }
-      seq++;
+      const added = actor.accept(event.id);
+      if (firstEntry === -1) firstEntry = added;
       accepted.push(i);
-      const position = { seq, shard: 0, offset: 0 };
-      acceptedPositions.push(position);
-      groupIds.set(name, position);
     }
     if (mismatch !== null) {
       if (!decision.idsChecked && !actor.knowsAllIds()) decision.mustCheckIds = true;
-      for (const i of accepted) groupIds.delete(stream + '\0' + keys[i]!);
-      for (const i of indices) results.fail(i, Status.wrongExpectedSeq, mismatch, startSeq);
+      actor.dropPending(pendingBefore);
+      for (const i of batchIndices) results.fail(i, Status.wrongExpectedSeq, mismatch, startSeq);
       return;
     }
-    groupSeqs.set(actor, seq);
+    if (accepted.length === 0) {
+      for (let r = 0; r < repeats.length; r += 2) this.#answerRepeat(results, actor, repeats, r);
+      return;
+    }
     const shard = shardOf(stream, this.options.shards);
-    if (accepted.length > 0 && decision.touchedShards.indexOf(shard) === -1) {
+    if (this.#shardMarks[shard] !== this.#decisionMark) {
+      this.#shardMarks[shard] = this.#decisionMark;
       decision.touchedShards.push(shard);
       decision.previousOffsets.push(this.#offsets[shard]!);
     }
@@ -484,9 +508,7 @@ export class ShardRuntime implements EventRuntime {
       const event = events[i]!;
       const offset = ++this.#offsets[shard]!;
       const eventSeq = startSeq + a + 1;
-      const position = acceptedPositions[a]!;
-      position.shard = shard;
-      position.offset = offset;
+      actor.assignPosition(firstEntry + a, shard, offset);
       results.set(i, Status.ok, eventSeq, shard, offset);
       decision.rows.push({
         shard,
@@ -501,21 +523,24 @@ export class ShardRuntime implements EventRuntime {
         payload: event.payload,
       });
       decision.rowActors.push(actor);
-      decision.rowKeys.push(keys[i]!);
       decision.rowBatches.push(batch);
       decision.rowIndices.push(i);
     }
-    for (let r = 0; r < repeats.length; r++) {
-      const original = repeatOf[r]!;
-      results.set(repeats[r]!, Status.duplicate, original.seq, original.shard, original.offset);
-    }
+    for (let r = 0; r < repeats.length; r += 2) this.#answerRepeat(results, actor, repeats, r);
   }
 
-  /** Restores the shard offsets a failed decision advanced. */
+  /** Answers an id repeated in one stream-batch with the position its first occurrence got. */
+  #answerRepeat(results: EventResults, actor: StreamActor, repeats: number[], r: number): void {
+    const original = actor.positionOf(repeats[r + 1]!);
+    results.set(repeats[r]!, Status.duplicate, original.seq, original.shard, original.offset);
+  }
+
+  /** Restores the shard offsets a failed decision advanced, and drops its accepted ids. */
   #undo(decision: GroupDecision): void {
     for (let t = 0; t < decision.touchedShards.length; t++) {
       this.#offsets[decision.touchedShards[t]!] = decision.previousOffsets[t]!;
     }
+    for (const actor of decision.rowActors) actor.dropPending();
   }
 
   /**
@@ -570,7 +595,11 @@ export class ShardRuntime implements EventRuntime {
         }
         if (this.#offsetsUncertain) await this.#reloadOffsets();
         await this.#loadActors(group);
-        const decision = newDecision(await this.#lookUpDuplicates(group, askJournal), askJournal);
+        const journalHits = askJournal
+          ? await this.#lookUpDuplicates(group)
+          : new Map<string, EventPosition>();
+        const decision = newDecision(journalHits, askJournal);
+        this.#decisionMark++;
         this.#decide(group, decision);
         if (decision.mustCheckIds) {
           this.stats.groupsRedecided++;
@@ -611,11 +640,11 @@ export class ShardRuntime implements EventRuntime {
           }
           throw error;
         }
-        const { rows, rowActors, rowKeys } = decision;
+        const { rows, rowActors } = decision;
         for (let r = 0; r < rows.length; r++) {
           const row = rows[r]!;
           const actor = rowActors[r]!;
-          actor.apply(rowKeys[r]!, row, row.type, row.timestamp);
+          actor.apply(row, row.type, row.timestamp);
           if (actor.seq - actor.snapshotSeq >= this.options.snapshotEvery) this.#snapshot(actor);
         }
         break;
