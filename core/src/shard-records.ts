@@ -15,7 +15,13 @@
  * limits), so lengths fit their fields. The payload is copied once, from the frame into the
  * ring; the worker copies each record out before releasing it.
  */
-import { EventResults, utf8Length, type DecodedEvent, type Status } from '../../protocol/index.js';
+import {
+  EventResults,
+  StringCache,
+  utf8Length,
+  type DecodedEvent,
+  type Status,
+} from '../../protocol/index.js';
 import type { RingConsumer, RingProducer } from './ring.js';
 
 export const RecordKind = { append: 1, results: 2 } as const;
@@ -114,6 +120,17 @@ function readString(record: Buffer, view: DataView, position: number): [string |
   return [record.toString('utf8', position + 2, position + 2 + bytes), position + 2 + bytes];
 }
 
+/** Stream names and event types, which repeat from batch to batch (this thread's own). */
+const names = new StringCache();
+const decodeName = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+/** A stream name or an event type: never absent in an append record. */
+function readName(record: Buffer, view: DataView, position: number): [string, number] {
+  const end = position + 2 + view.getUint16(position, true);
+  return [names.get(record, position + 2, end, decodeName), end];
+}
+
 /**
  * Decodes the current APPEND record of `ring`. The record is copied out of the ring in one
  * piece, and the events' ids and payloads are views of that copy: one allocation per batch
@@ -132,19 +149,19 @@ export function readAppend(ring: RingConsumer): AppendRecord {
     const contentType = view.getUint8(p + 16);
     const expectedSeq = view.getFloat64(p + 17, true);
     const timestamp = view.getFloat64(p + 25, true);
-    let stream: string | null;
-    let type: string | null;
+    let stream: string;
+    let type: string;
     let eventCorrelationId: string | null;
-    [stream, p] = readString(copy, view, p + 33);
-    [type, p] = readString(copy, view, p);
+    [stream, p] = readName(copy, view, p + 33);
+    [type, p] = readName(copy, view, p);
     [eventCorrelationId, p] = readString(copy, view, p);
     const payloadBytes = view.getUint32(p, true);
     const payload = copy.subarray(p + 4, p + 4 + payloadBytes);
     p += 4 + payloadBytes;
     events[i] = {
       id,
-      stream: stream!,
-      type: type!,
+      stream,
+      type,
       expectedSeq,
       timestamp,
       correlationId: eventCorrelationId,

@@ -29,6 +29,7 @@ import {
 } from '../generated/shardline_generated.js';
 import { CloseCode, FrameError } from './errors.js';
 import { EventResults, type Status } from './status.js';
+import { StringCache } from './string-cache.js';
 
 export const FILE_IDENTIFIER = 'SHL1';
 export const PROTOCOL_VERSION = 1;
@@ -114,6 +115,9 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const decodeUtf8 = (bytes: Uint8Array): string => utf8.decode(bytes);
+/** Stream names and event types, which repeat from batch to batch (this thread's own). */
+const names = new StringCache();
 const TWO_32 = 4294967296;
 
 function bounds(message: string): never {
@@ -232,8 +236,11 @@ class FrameReader {
     return this.bytes.subarray(vector + 4, vector + 4 + length);
   }
 
-  /** A string (UTF-8, zero-terminated on the wire), or null when absent. */
-  string(table: number, id: number): string | null {
+  /**
+   * A string (UTF-8, zero-terminated on the wire), or null when absent. `repeats` decodes it
+   * through the cache of names (stream names, event types), for strings that recur.
+   */
+  string(table: number, id: number, repeats = false): string | null {
     const p = this.field(table, id, 4);
     if (p === 0) return null;
     const start = this.target(p);
@@ -242,7 +249,9 @@ class FrameReader {
     if (end + 1 > this.length) bounds(`string at ${start} overruns the buffer`);
     if (this.bytes[end] !== 0) bounds(`string at ${start} is not zero-terminated`);
     try {
-      return utf8.decode(this.bytes.subarray(start + 4, end));
+      return repeats
+        ? names.get(this.bytes, start + 4, end, decodeUtf8)
+        : utf8.decode(this.bytes.subarray(start + 4, end));
     } catch (cause) {
       throw new FrameError(
         'ERR_FRAME_UTF8',
@@ -284,8 +293,8 @@ function required<T>(value: T | null, what: string): T {
 function readEvent(reader: FrameReader, table: number, index: number): DecodedEvent {
   return {
     id: required(reader.byteVector(table, EventField.id), `events[${index}].id`),
-    stream: required(reader.string(table, EventField.stream), `events[${index}].stream`),
-    type: required(reader.string(table, EventField.type), `events[${index}].type`),
+    stream: required(reader.string(table, EventField.stream, true), `events[${index}].stream`),
+    type: required(reader.string(table, EventField.type, true), `events[${index}].type`),
     expectedSeq: reader.int64(table, EventField.expectedSeq, -1),
     timestamp: reader.int64(table, EventField.timestamp, 0),
     correlationId: reader.string(table, EventField.correlationId),
