@@ -10,7 +10,12 @@ export {
   rejectInvalid,
   type EventLimits,
 } from './src/event-limits.js';
-export { bufferView, eventRowValues, JournalConflictError } from './src/journal.js';
+export {
+  bufferView,
+  EVENT_ROW_VALUES,
+  eventRowValues,
+  JournalConflictError,
+} from './src/journal.js';
 export type {
   CommitGroup,
   DuplicateLookup,

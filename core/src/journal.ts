@@ -56,23 +56,27 @@ export function bufferView(bytes: Uint8Array): Buffer {
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** How many values `eventRowValues` writes. */
+export const EVENT_ROW_VALUES = 10;
+
 /**
  * The values of one `events` row in schema column order: shard, offset, stream, seq, event_id,
  * type, ts, correlation_id, content_type, payload. Every back end binds rows through this.
+ * They are written into `target` from index `at`, so that a back end can fill one array of
+ * many rows, or reuse one array for every row, instead of allocating an array per event.
  */
-export function eventRowValues(e: JournalEvent): unknown[] {
-  return [
-    e.shard,
-    e.offset,
-    e.stream,
-    e.seq,
-    bufferView(e.id),
-    e.type,
-    e.timestamp,
-    e.correlationId,
-    e.contentType,
-    bufferView(e.payload),
-  ];
+export function eventRowValues(e: JournalEvent, target: unknown[] = [], at = 0): unknown[] {
+  target[at] = e.shard;
+  target[at + 1] = e.offset;
+  target[at + 2] = e.stream;
+  target[at + 3] = e.seq;
+  target[at + 4] = bufferView(e.id);
+  target[at + 5] = e.type;
+  target[at + 6] = e.timestamp;
+  target[at + 7] = e.correlationId;
+  target[at + 8] = e.contentType;
+  target[at + 9] = bufferView(e.payload);
+  return target;
 }
 
 export interface SnapshotRecord {

@@ -194,7 +194,8 @@ export class RecentIds {
     for (let entry = this.#oldest; entry < this.#end; entry++) {
       const from = entry % old.slots;
       const to = entry % slots;
-      this.#ids.set(old.ids.subarray(from * ID_BYTES, from * ID_BYTES + ID_BYTES), to * ID_BYTES);
+      for (let b = 0; b < ID_BYTES; b++)
+        this.#ids[to * ID_BYTES + b] = old.ids[from * ID_BYTES + b]!;
       this.#seqs[to] = old.seqs[from]!;
       this.#shards[to] = old.shards[from]!;
       this.#offsets[to] = old.offsets[from]!;

@@ -16,6 +16,7 @@ import { SharedMutex } from './shared-mutex.js';
 import { WalSync } from './wal-sync.js';
 import {
   bufferView,
+  EVENT_ROW_VALUES,
   eventRowValues,
   JournalConflictError,
   type CommitGroup,
@@ -153,6 +154,11 @@ export class SqliteJournal implements Journal {
   readonly path: string;
   #db: Database.Database;
   #insertEvent: Database.Statement;
+  /**
+   * The values `#insertEvent` binds, reused for every row: an array per event was most of what
+   * a commit allocated. It holds on to the last row's id and payload until the next commit.
+   */
+  readonly #rowValues = new Array<unknown>(EVENT_ROW_VALUES + 2);
   #upsertSnapshot: Database.Statement;
   #findEvent: Database.Statement;
   #loadSnapshot: Database.Statement;
@@ -338,7 +344,7 @@ export class SqliteJournal implements Journal {
       while (end < rows.length && events[rows[end]!]!.seq === events[rows[end - 1]!]!.seq + 1) {
         end++;
       }
-      const inserted = this.#insertRun(events, rows.slice(start, end), lastRun, conflicts);
+      const inserted = this.#insertRun(events, rows, start, end, lastRun, conflicts);
       if (typeof inserted === 'number') lastRun = inserted;
       else cause ??= inserted;
       start = end;
@@ -357,27 +363,31 @@ export class SqliteJournal implements Journal {
   }
 
   /**
-   * Inserts one run (rows of one stream with consecutive seqs) linked to the run starting at
-   * rowid `previousRun`; returns its first rowid, or the first conflict.
+   * Inserts one run (the rows `rows[start, end)`, of one stream with consecutive seqs) linked to
+   * the run starting at rowid `previousRun`; returns its first rowid, or the first conflict.
    */
   #insertRun(
     events: readonly JournalEvent[],
-    run: readonly number[],
+    rows: readonly number[],
+    start: number,
+    end: number,
     previousRun: number,
     conflicts: number[],
   ): number | Error {
     let cause: Error | null = null;
     let previousRowid = -1;
-    for (let k = 0; k < run.length; k++) {
-      const values = eventRowValues(events[run[k]!]!);
-      values.push(k === 0 ? run.length : 0, k === 0 ? previousRun : 0);
+    const values = this.#rowValues;
+    for (let k = start; k < end; k++) {
+      eventRowValues(events[rows[k]!]!, values);
+      values[EVENT_ROW_VALUES] = k === start ? end - start : 0;
+      values[EVENT_ROW_VALUES + 1] = k === start ? previousRun : 0;
       let rowid: number;
       try {
         rowid = Number(this.#insertEvent.run(...values).lastInsertRowid);
       } catch (error) {
         if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') !== true)
           throw error;
-        conflicts.push(run[k]!);
+        conflicts.push(rows[k]!);
         cause ??= error as Error;
         continue;
       }
@@ -388,7 +398,7 @@ export class SqliteJournal implements Journal {
       }
       previousRowid = rowid;
     }
-    return cause ?? previousRowid - run.length + 1;
+    return cause ?? previousRowid - (end - start) + 1;
   }
 
   /** The stream's head as stored. */

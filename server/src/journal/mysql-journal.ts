@@ -26,6 +26,7 @@
 import type { Connection, ConnectionConfig, SqlError } from 'mariadb';
 import {
   bufferView,
+  EVENT_ROW_VALUES,
   eventRowValues,
   JournalConflictError,
   type CommitGroup,
@@ -140,7 +141,6 @@ export function mysqlJournalOptions(
 /** Columns of `events`, in the order every INSERT binds them. */
 const EVENT_COLUMNS =
   '(shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload)';
-const EVENT_PARAMS = 10;
 const EVENT_PLACEHOLDERS = '(?,?,?,?,?,?,?,?,?,?)';
 const EVENT_ID_BYTES = 16;
 /** Bytes a row costs in a statement beyond its variable-length values (numbers, prefixes). */
@@ -901,11 +901,9 @@ export class MysqlJournal implements Journal {
   }
 
   #rowParams(events: readonly JournalEvent[], start: number, end: number): unknown[] {
-    const params = new Array<unknown>((end - start) * EVENT_PARAMS);
+    const params = new Array<unknown>((end - start) * EVENT_ROW_VALUES);
     let p = 0;
-    for (let i = start; i < end; i++) {
-      for (const value of eventRowValues(events[i]!)) params[p++] = value;
-    }
+    for (let i = start; i < end; i++, p += EVENT_ROW_VALUES) eventRowValues(events[i]!, params, p);
     return params;
   }
 
