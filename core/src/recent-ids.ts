@@ -27,6 +27,8 @@ const INITIAL_SLOTS = 8;
  * grows its arrays past capacity + this.
  */
 const PENDING_ROOM = 8;
+/** Arrays this many times the steady size shrink back to it once nothing is pending. */
+const SHRINK_FACTOR = 4;
 
 /**
  * FNV-1a over the 16 bytes at `base`: clients choose ids, and a UUIDv7's first 6 bytes are a
@@ -127,9 +129,12 @@ export class RecentIds {
     if (this.#committed === this.#end) throw new Error('no pending id to commit');
     this.#committed++;
     while (this.#committed - this.#oldest > this.capacity) this.#forgetOldest();
-    // A group of thousands of one stream's events grew the arrays; give the memory back.
-    if (this.#end === this.#committed && this.#slots > this.capacity + PENDING_ROOM) {
-      this.#resize(this.capacity + PENDING_ROOM);
+    // A group of thousands of one stream's events grew the arrays; give the memory back. Not
+    // below four times the steady size, so that a stream whose every group holds a few hundred
+    // of its events does not shrink and grow again on every group.
+    const steady = this.capacity + PENDING_ROOM;
+    if (this.#end === this.#committed && this.#slots > SHRINK_FACTOR * steady) {
+      this.#resize(steady);
     }
   }
 

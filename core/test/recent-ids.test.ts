@@ -50,13 +50,14 @@ for (const capacity of [0, 1, 2, 5, 128]) {
         recent.commitOldestPending();
         committed.push(pending.shift()!);
         if (committed.length > capacity) committed = committed.slice(committed.length - capacity);
-      } else if (roll < 0.97) {
+      } else if (roll < 0.99) {
         const keep = Math.floor(random() * (pending.length + 1));
         recent.dropPending(keep);
         pending = pending.slice(0, keep);
       } else {
-        // A long group of one stream: far past capacity, then committed.
-        for (let n = 0; n < 3 * capacity + 10; n++) {
+        // A long group of one stream: far past capacity (the arrays grow, and shrink again once
+        // it is committed).
+        for (let n = 0; n < 10 * capacity + 50; n++) {
           const id = pool[n % pool.length]!;
           recent.setPosition(recent.addPending(id, n), 1, n + 1);
           pending.push({ id, seq: n, shard: 1, offset: n + 1 });
