@@ -16,7 +16,10 @@
  * not count as server latency, and records how late it sent (`sendLagP50Ms`, `sendLagP99Ms`).
  * At a fixed rate it also reports the latency of the batches due after the first `--warmup`
  * seconds (`steadyAckLatency*`): a fresh server's first seconds (JIT, new streams, a WAL that
- * grows) hold most of the worst batches. The headline figures always count every batch.
+ * grows) hold most of the worst batches. The headline figures always count every batch. Where
+ * those worst batches fall is reported too: the slowest and the median of the first ten
+ * batches (`firstTenBatches*`), and the batches over 5 ms due in the first second and, per
+ * second, after it (`batchesOver5Ms*`).
  * `--trace-handoffs` (a fixed rate, a spawned server with shard workers) also times each of
  * those batches at every hand-off inside the server (`perf/e2e/handoffs.ts`) and reports
  * p50/p90/p99 per segment; the trace adds eleven timestamped lines per batch to each run.
@@ -52,6 +55,7 @@ import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 import { startDelayProxy } from '../lib/delay-proxy.js';
 import { spawnServer } from '../lib/server-process.js';
 import { summarizeHandoffs, type ClientBatch } from './handoffs.js';
+import { whereTheWorstBatchesFall } from '../lib/histogram.js';
 
 const { values } = parseArgs({
   options: {
@@ -189,6 +193,8 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     numberOfSignificantValueDigits: 3,
   });
   const sentAt = new Float64Array(frames.length + 1);
+  /** Each batch's ack latency in ms, by batch id (fixed rate only). */
+  const latencyMs = new Float64Array(RATE > 0 ? frames.length + 1 : 0);
   const clientBatches: ClientBatch[] = [];
   let window = 0;
   let next = 0;
@@ -233,7 +239,10 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         const due = sentAt[Number(frame.batchId)]!;
         const latencyUs = Math.max(1, Math.round((performance.now() - due) * 1000));
         histogram.recordValue(latencyUs);
-        if (RATE > 0 && due - start >= WARMUP_MS) steady.recordValue(latencyUs);
+        if (RATE > 0) {
+          if (due - start >= WARMUP_MS) steady.recordValue(latencyUs);
+          latencyMs[Number(frame.batchId)] = latencyUs / 1000;
+        }
         if (traceDir !== null) {
           clientBatches.push({
             batchId: Number(frame.batchId),
@@ -290,6 +299,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
           steadyAckLatencyP50Ms: steady.getValueAtPercentile(50) / 1000,
           steadyAckLatencyP99Ms: steady.getValueAtPercentile(99) / 1000,
           steadyAckLatencyP999Ms: steady.getValueAtPercentile(99.9) / 1000,
+          ...whereTheWorstBatchesFall(latencyMs.subarray(1), (BATCH / RATE) * 1000, seconds),
         }
       : {}),
   };
@@ -332,6 +342,10 @@ for (const [workers, runs] of runsByWorkers) {
             steadyAckLatencyP50Ms: median(runs, 'steadyAckLatencyP50Ms'),
             steadyAckLatencyP99Ms: median(runs, 'steadyAckLatencyP99Ms'),
             steadyAckLatencyP999Ms: median(runs, 'steadyAckLatencyP999Ms'),
+            firstTenBatchesMaxMs: median(runs, 'firstTenBatchesMaxMs'),
+            firstTenBatchesMedianMs: median(runs, 'firstTenBatchesMedianMs'),
+            batchesOver5MsFirstSecond: median(runs, 'batchesOver5MsFirstSecond'),
+            batchesOver5MsPerLaterSecond: median(runs, 'batchesOver5MsPerLaterSecond'),
           }
         : {}),
     },

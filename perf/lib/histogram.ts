@@ -59,3 +59,30 @@ export function summarizeLatency(histogram: LatencyHistogram): LatencySummary {
     meanMs: ms(histogram.mean),
   };
 }
+
+/**
+ * At a fixed rate: how slow the first ten batches were, and how the batches over 5 ms spread
+ * between the first second and the later ones. `latencies[i]` is batch i's, due at
+ * `i * intervalMs`.
+ */
+export function whereTheWorstBatchesFall(
+  latencies: Float64Array,
+  intervalMs: number,
+  seconds: number,
+): Record<string, number> {
+  const firstTen = Array.from(latencies.subarray(0, 10)).sort((a, b) => a - b);
+  let overFirstSecond = 0;
+  let overLater = 0;
+  latencies.forEach((ms, i) => {
+    if (ms <= 5) return;
+    if (i * intervalMs < 1000) overFirstSecond++;
+    else overLater++;
+  });
+  const round = (n: number): number => Number(n.toFixed(2));
+  return {
+    firstTenBatchesMaxMs: round(firstTen[firstTen.length - 1] ?? 0),
+    firstTenBatchesMedianMs: round(firstTen[Math.floor(firstTen.length / 2)] ?? 0),
+    batchesOver5MsFirstSecond: overFirstSecond,
+    batchesOver5MsPerLaterSecond: round(overLater / Math.max(seconds - 1, 1)),
+  };
+}

@@ -11,6 +11,7 @@ import {
   mergeHistograms,
   recordLatency,
   summarizeLatency,
+  whereTheWorstBatchesFall,
 } from '../lib/histogram.js';
 import {
   findProcessByName,
@@ -185,5 +186,23 @@ describe('compare ratios', () => {
         .ratioToShardline,
       null,
     );
+  });
+});
+
+test('the slow batches of a fixed-rate run are placed in the first second or after it', () => {
+  // 100 batches/s for 3 s: the first ten slow, two more slow in the first second, and four
+  // in the two seconds after it.
+  const latencies = new Float64Array(300).fill(2);
+  latencies.set([30, 25, 20, 15, 12, 10, 9, 8, 7, 6], 0);
+  latencies[50] = 5.5;
+  latencies[99] = 6;
+  latencies[100] = 7; // due at 1,000 ms: the first second is over
+  latencies[150] = 5; // not over 5 ms
+  for (const i of [200, 250, 299]) latencies[i] = 9;
+  assert.deepEqual(whereTheWorstBatchesFall(latencies, 10, 3), {
+    firstTenBatchesMaxMs: 30,
+    firstTenBatchesMedianMs: 12,
+    batchesOver5MsFirstSecond: 12,
+    batchesOver5MsPerLaterSecond: 2,
   });
 });
