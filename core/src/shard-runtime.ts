@@ -150,8 +150,8 @@ function journalKey(stream: string, id: Uint8Array): string {
 
 /**
  * How stale an actor's place in the least-recently-used order may get, in ms. Moving it on
- * every group cost a Map delete and set per event flat out; idle passivation and the cap
- * need no finer order.
+ * every group cost a Map delete and set per event flat out; the cap needs no finer order, and
+ * idle passivation reads each actor's exact last use.
  */
 const LRU_REFRESH_MS = 1000;
 
@@ -344,10 +344,13 @@ export class ShardRuntime implements EventRuntime {
         const actor = this.#actors.get(stream);
         if (actor === undefined) {
           if (!batch.results.error.has(i)) missing.add(stream);
-        } else if (now - actor.lastUsedMs >= LRU_REFRESH_MS) {
+        } else {
           actor.lastUsedMs = now;
-          this.#actors.delete(stream);
-          this.#actors.set(stream, actor);
+          if (now - actor.lruMovedMs >= LRU_REFRESH_MS) {
+            actor.lruMovedMs = now;
+            this.#actors.delete(stream);
+            this.#actors.set(stream, actor);
+          }
         }
       }
     }
@@ -356,6 +359,7 @@ export class ShardRuntime implements EventRuntime {
     for (const recovery of recovered) {
       const actor = StreamActor.recover(recovery, this.options.recentIds);
       actor.lastUsedMs = now;
+      actor.lruMovedMs = now;
       this.#actors.set(recovery.stream, actor);
     }
   }
@@ -696,7 +700,8 @@ export class ShardRuntime implements EventRuntime {
     if (!this.isIdle()) return 0;
     const cutoff = Date.now() - idleMs;
     let passivated = 0;
-    // The Map is in least-recently-used order: stop at the first actor still in use.
+    // The Map is in least-recently-used order, to within LRU_REFRESH_MS: stop at the first
+    // actor still in use. An idle actor just behind it waits for a later call.
     for (const [stream, actor] of this.#actors) {
       if (actor.lastUsedMs > cutoff) break;
       if (actor.seq > actor.snapshotSeq) this.#snapshot(actor);

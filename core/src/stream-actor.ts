@@ -30,11 +30,10 @@ export class StreamActor {
   lastTimestamp: number;
   /** The seq of the latest snapshot written (or queued) for this actor. */
   snapshotSeq: number;
-  /**
-   * When a group last moved this actor in the runtime's least-recently-used order (ms since the
-   * epoch), for passivation.
-   */
+  /** When a group last touched this actor (ms since the epoch), for idle passivation. */
   lastUsedMs: number;
+  /** When the runtime last moved this actor to the end of its least-recently-used order. */
+  lruMovedMs = 0;
   /** Scratch of the runtime's decision pass: this stream's events in the batch being decided. */
   batchMark = 0;
   readonly batchIndices: number[] = [];

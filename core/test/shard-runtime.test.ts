@@ -258,3 +258,23 @@ test('one id used by several streams in a group is a new event in each; its repe
     await runtime.close();
   }
 });
+
+test('idle passivation takes the actors idle for the timeout and keeps the ones in use', async () => {
+  const runtime = new ShardRuntime(new SqliteJournal(tempDir(), 8));
+  await runtime.start();
+  await append(runtime, [event('idle-b')]);
+  await append(runtime, [event('idle-a')]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Used again well within the timeout, though less than a second after its last use.
+  await append(runtime, [event('idle-a')]);
+  // The answer comes inside the commit loop; passivation waits for the runtime to be idle.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(runtime.isIdle());
+  assert.equal(runtime.passivateIdle(200), 1, 'only the stream idle for 300 ms');
+  assert.equal(runtime.liveActors, 1);
+  const b = await append(runtime, [event('idle-b')]);
+  const a = await append(runtime, [event('idle-a')]);
+  assert.equal(b.seq[0], 2, 'the passivated stream continues its seq');
+  assert.equal(a.seq[0], 3);
+  await runtime.close();
+});
