@@ -18,7 +18,6 @@
  *     [--peers shardline-sqlite,nats,...] [--mysql mysql://root@127.0.0.1:3306]
  *     [--nats 127.0.0.1:4222] [--out compare] [--verbose]
  */
-import { parseArgs } from 'node:util';
 import { summarizeLatency } from '../lib/histogram.js';
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
@@ -35,6 +34,7 @@ import { PeerUnavailable, type CompareWorkload, type Peer } from './peer.js';
 import { mariadbBulk, mariadbNaive } from './peers/mariadb.js';
 import { natsJetStream } from './peers/nats.js';
 import { shardlineEmbedded, shardlineEmbeddedPerEvent, shardlineMysql } from './peers/shardline.js';
+import { parsePerfArgs } from '../lib/args.js';
 
 const PEERS: readonly Peer[] = [
   shardlineEmbedded,
@@ -48,7 +48,7 @@ const BASELINE = shardlineEmbedded.id;
 /** Taken before the first peer runs: the load average then says whether the machine was quiet. */
 const machine = machineInfo();
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     events: { type: 'string', default: '200000' },
     payload: { type: 'string', default: '120' },

@@ -38,7 +38,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import {
@@ -56,8 +55,9 @@ import { startDelayProxy } from '../lib/delay-proxy.js';
 import { spawnServer } from '../lib/server-process.js';
 import { summarizeHandoffs, type ClientBatch } from './handoffs.js';
 import { whereTheWorstBatchesFall } from '../lib/histogram.js';
+import { parsePerfArgs } from '../lib/args.js';
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     events: { type: 'string', default: '500000' },
     batch: { type: 'string', default: '100' },

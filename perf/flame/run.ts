@@ -19,14 +19,14 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from '../../clients/cli/src/load.js';
 import { createLatencyHistogram, recordLatency, summarizeLatency } from '../lib/histogram.js';
 import { machineInfo } from '../lib/machine.js';
 import { commandLine, formatCount, repoRelative, resultsPath, writeJson } from '../lib/results.js';
 import { spawnServer } from '../lib/server-process.js';
+import { parsePerfArgs } from '../lib/args.js';
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     doctor: { type: 'boolean', default: false },
     events: { type: 'string', default: '300000' },

@@ -21,7 +21,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import {
@@ -32,8 +31,9 @@ import {
   resultsPath,
   writeResults,
 } from '../lib/results.js';
+import { parsePerfArgs } from '../lib/args.js';
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     events: { type: 'string', default: '300000' },
     runs: { type: 'string', default: '3' },

@@ -21,7 +21,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import mariadb, { type Connection } from 'mariadb';
 import { shardOf, type JournalEvent } from '../../core/index.js';
 import { parseMysqlUrl } from '../../server/src/journal/journal-url.js';
@@ -36,8 +35,9 @@ import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
+import { parsePerfArgs } from '../lib/args.js';
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     rows: { type: 'string', default: '200000' },
     group: { type: 'string', default: '1000' },

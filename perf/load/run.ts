@@ -14,7 +14,6 @@
  * `--url` measures a server started elsewhere (its CPU and RSS only with `--server-pid`).
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { machineInfo } from '../lib/machine.js';
 import { createFreshDatabase, DEFAULT_MYSQL_URL, parseMysqlServer } from '../lib/mariadb.js';
 import { measureProcess, type ProcessUsage } from '../lib/proc-stats.js';
@@ -28,8 +27,9 @@ import {
 } from '../lib/results.js';
 import { spawnServer, type ServerProcess } from '../lib/server-process.js';
 import { runDistributedLoad, type DistributedLoadResult } from './distributed-load.js';
+import { parsePerfArgs } from '../lib/args.js';
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     url: { type: 'string' },
     'api-key': { type: 'string' },

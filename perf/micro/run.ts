@@ -8,7 +8,6 @@
  *
  * `--quick` shortens every case (0.5 s instead of benny's default 5 s) for a smoke run.
  */
-import { parseArgs } from 'node:util';
 import { complete, configure, cycle, save, suite } from 'benny';
 import { machineInfo } from '../lib/machine.js';
 import {
@@ -26,6 +25,7 @@ import { journalRecordsSuite } from './suites/journal-records.js';
 import { ringSuite } from './suites/ring.js';
 import { routingSuite } from './suites/routing.js';
 import { verifierSuite } from './suites/verifier.js';
+import { parsePerfArgs } from '../lib/args.js';
 
 const SUITES: readonly MicroSuite[] = [
   codecSuite,
@@ -35,7 +35,7 @@ const SUITES: readonly MicroSuite[] = [
   journalRecordsSuite,
 ];
 
-const { values } = parseArgs({
+const { values } = parsePerfArgs(import.meta.url, {
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },

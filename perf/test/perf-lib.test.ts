@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { withRatios } from '../compare/outcome.js';
+import { headerComment } from '../lib/args.js';
 import {
   createLatencyHistogram,
   encodeHistogram,
@@ -205,4 +208,18 @@ test('the slow batches of a fixed-rate run are placed in the first second or aft
     batchesOver5MsFirstSecond: 12,
     batchesOver5MsPerLaterSecond: 2,
   });
+});
+
+test('a perf script prints its usage for --help, and one line for a mistyped option', () => {
+  const script = fileURLToPath(new URL('../e2e/ws-throughput.js', import.meta.url));
+  const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.equal(
+    help.stdout.trim(),
+    headerComment(new URL('../e2e/ws-throughput.js', import.meta.url).href),
+  );
+  assert.match(help.stdout, /npm run bench:e2e -- \[--events 500000\]/);
+  const typo = spawnSync(process.execPath, [script, '--evnts', '5'], { encoding: 'utf8' });
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stderr.trim(), "Unknown option '--evnts' (--help lists the options)");
 });
