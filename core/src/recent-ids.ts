@@ -49,7 +49,10 @@ function powerOfTwoAtLeast(n: number): number {
 export class RecentIds {
   /** Committed ids kept; older ones are forgotten. */
   readonly capacity: number;
-  /** Entries the arrays hold: they grow as a stream does, up to capacity + PENDING_ROOM. */
+  /**
+   * Entries the arrays hold. They grow as a stream does, to capacity + PENDING_ROOM at steady
+   * size, and further for a group with more pending ids than that.
+   */
   #slots = 0;
   #bucketMask = 0;
   #ids = new Uint8Array(0);
