@@ -3,6 +3,7 @@
  * statuses and the error base class. The only module that imports the flatc-generated code.
  */
 export { CloseCode, FrameError, ShardlineError } from './src/errors.js';
+export { FNV_OFFSET, FNV_PRIME, fnv1a32Bytes } from './src/fnv.js';
 export { StringCache } from './src/string-cache.js';
 export { ContentType, EventResults, STATUS_NAMES, Status, type StatusName } from './src/status.js';
 export {

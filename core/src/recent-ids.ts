@@ -16,6 +16,7 @@
  *                   [ committed ids  )[ pending ids     )
  *   slot of entry n: n & (slots - 1)
  */
+import { fnv1a32Bytes } from '../../protocol/index.js';
 import type { EventPosition } from './journal.js';
 
 const ID_BYTES = 16;
@@ -30,14 +31,9 @@ const PENDING_ROOM = 8;
 /** Arrays this many times the steady size shrink back to it once nothing is pending. */
 const SHRINK_FACTOR = 4;
 
-/**
- * FNV-1a over the 16 bytes at `base`: clients choose ids, and a UUIDv7's first 6 bytes are a
- * clock, so every byte counts.
- */
+/** The hash of the id at `base`: every byte counts, since a UUIDv7's first 6 bytes are a clock. */
 function hashId(bytes: Uint8Array, base: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = base; i < base + ID_BYTES; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash >>> 0;
+  return fnv1a32Bytes(bytes, base, base + ID_BYTES);
 }
 
 function powerOfTwoAtLeast(n: number): number {

@@ -6,8 +6,7 @@
  * implementations can compute shards too. It hashes the UTF-8 encoding on the fly, without
  * allocating, because it runs once per event on the uWS thread.
  */
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+import { FNV_OFFSET, FNV_PRIME } from '../../protocol/index.js';
 
 function mix(hash: number, byte: number): number {
   return Math.imul(hash ^ byte, FNV_PRIME);

@@ -12,6 +12,8 @@
  * bytes are compared in full on every hit.
  */
 
+import { fnv1a32Bytes } from './fnv.js';
+
 /** Longer strings are decoded every time: names this long rarely repeat often enough. */
 const MAX_CACHED_BYTES = 64;
 
@@ -44,9 +46,7 @@ export class StringCache {
   ): string {
     const length = end - start;
     if (length > MAX_CACHED_BYTES) return decode(source.subarray(start, end));
-    // FNV-1a over the bytes.
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ source[i]!, 0x01000193);
+    const hash = fnv1a32Bytes(source, start, end);
     const slot = (hash ^ (hash >>> 15)) & this.#mask;
     const base = slot * MAX_CACHED_BYTES;
     if (this.#lengths[slot] === length && this.#sameBytes(base, source, start, length)) {
