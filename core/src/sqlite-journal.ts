@@ -7,7 +7,7 @@
  * better-sqlite3 is synchronous; the runtime still sees the async port so that the same
  * group-commit loop drives the MySQL back end.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -110,6 +110,10 @@ const MIGRATIONS: readonly string[] = [
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 const WAL_FALLBACK_CHECKPOINT_PAGES = 262_144;
 const CHECKPOINT_INTERVAL_MS = 200;
+/** WAL frames past which the checkpointer starts the WAL over (sqlite-checkpointer.ts). */
+const WAL_RESTART_FRAMES = 16_384;
+/** A WAL of WAL_RESTART_FRAMES frames: its header, then 24 bytes and a 4 KiB page per frame. */
+const WAL_PRESIZED_BYTES = 32 + WAL_RESTART_FRAMES * (24 + 4096);
 /**
  * Streams whose head (last seq and last run) a journal keeps in memory (about 100 bytes each).
  * Beyond this, the streams least recently committed are forgotten and read again when met.
@@ -231,6 +235,7 @@ export class SqliteJournal implements Journal {
       this.#db.pragma(`wal_autocheckpoint = ${WAL_FALLBACK_CHECKPOINT_PAGES}`);
       this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
       this.#migrate();
+      if (owner) presizeWal(`${this.path}-wal`);
       this.#insertEvent = this.#db.prepare(
         `INSERT INTO events (shard, "offset", stream, seq, event_id, type, ts, correlation_id,
                              content_type, payload, run_events, prev_run)
@@ -281,7 +286,11 @@ export class SqliteJournal implements Journal {
       this.#readTx = readTx as <T>(read: () => T) => T;
       if (owner) {
         this.#checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
-          workerData: { path: this.path, intervalMs: CHECKPOINT_INTERVAL_MS },
+          workerData: {
+            path: this.path,
+            intervalMs: CHECKPOINT_INTERVAL_MS,
+            restartFrames: WAL_RESTART_FRAMES,
+          },
         });
         this.#checkpointer.unref();
       }
@@ -705,6 +714,31 @@ function rowsByStream(events: readonly JournalEvent[]): IterableIterator<number[
     else rows.push(i);
   }
   return byStream.values();
+}
+
+/**
+ * Writes zeros past the end of the WAL, up to the size it keeps under steady writes, before any
+ * writer starts. A commit that grows the file makes its fdatasync write the file's new size and
+ * blocks through ext4's journal as well; one that overwrites blocks already written does not
+ * (0.35 against 0.22 ms at p50 on the development VM's disk). SQLite starts the WAL over from
+ * its beginning and never reads past the last valid frame, so the zeros are never taken for
+ * frames, and a WAL left by a crash keeps its frames. PostgreSQL zero-fills its WAL segments for
+ * the same reason. Real zeros, not fallocate: writing into an allocated but unwritten extent is
+ * a metadata change too.
+ */
+function presizeWal(walPath: string): void {
+  const fd = openSync(walPath, 'r+');
+  try {
+    let size = fstatSync(fd).size;
+    if (size >= WAL_PRESIZED_BYTES) return;
+    const zeros = Buffer.alloc(1 << 20);
+    while (size < WAL_PRESIZED_BYTES) {
+      size += writeSync(fd, zeros, 0, Math.min(zeros.length, WAL_PRESIZED_BYTES - size), size);
+    }
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

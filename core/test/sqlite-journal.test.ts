@@ -2,7 +2,7 @@
  * The journal contract on the embedded SQLite back end, each store in its own temporary
  * directory.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -434,4 +434,56 @@ test('under steady commits the WAL starts over instead of growing, and no commit
   }
   // About 64 MiB before a restart, plus what a pass takes to come round.
   assert.ok(largestWal < 256 * 1024 * 1024, `the WAL reached ${largestWal} bytes`);
+});
+
+test('the owner writes the WAL out to its steady size first, and a crashed WAL keeps its commits', async () => {
+  const presized = 32 + 16_384 * (24 + 4096);
+  // A crash image: the file and the WAL of a journal that committed and never closed.
+  const { dir: crashed, journal: writer } = await freshJournal('wal-crashed');
+  const events = [1, 2, 3].map((seq) => rowAt('c', seq, seq, 5000));
+  await writer.commit({ events, snapshots: [] });
+  const dir = mkdtempSync(join(tmpdir(), 'shardline-wal-presize-'));
+  dirs.push(dir);
+  for (const suffix of ['', '-wal']) {
+    copyFileSync(join(crashed, SQLITE_FILE_NAME + suffix), join(dir, SQLITE_FILE_NAME + suffix));
+  }
+  await writer.close();
+  const walPath = join(dir, `${SQLITE_FILE_NAME}-wal`);
+  assert.ok(statSync(walPath).size < presized, 'the crash image has a short WAL');
+
+  const owner = new SqliteJournal(dir, 8, null, true);
+  const again = mkdtempSync(join(tmpdir(), 'shardline-wal-presized-crash-'));
+  dirs.push(again);
+  try {
+    await owner.open(8);
+    assert.ok(statSync(walPath).size >= presized, 'the owner wrote the WAL out');
+    const read = await owner.readStream('c', 1, 10);
+    assert.deepEqual(
+      read.map((e) => [e.seq, Buffer.from(e.payload).equals(events[e.seq - 1]!.payload)]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+      ],
+    );
+    await owner.commit({ events: [rowAt('c', 4, 4)], snapshots: [] });
+    // A second crash image, of the written-out WAL with commits at its start.
+    for (const suffix of ['', '-wal']) {
+      copyFileSync(join(dir, SQLITE_FILE_NAME + suffix), join(again, SQLITE_FILE_NAME + suffix));
+    }
+  } finally {
+    await owner.close();
+  }
+  // SQLite recovers the WAL up to its last valid frame, and takes none of the zeros for one.
+  const recovered = new SqliteJournal(again, 8);
+  try {
+    await recovered.open(8);
+    assert.deepEqual(
+      (await recovered.readStream('c', 1, 10)).map((e) => e.seq),
+      [1, 2, 3, 4],
+    );
+    await recovered.commit({ events: [rowAt('c', 5, 5)], snapshots: [] });
+  } finally {
+    await recovered.close();
+  }
 });
