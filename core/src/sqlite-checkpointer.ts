@@ -14,9 +14,9 @@
  * events/s, up to 40 ms flat out with two workers. Waiting for the write lock blocks no one;
  * after its 100 ms busy timeout it gives up until the next tick, so under the heaviest load
  * the WAL may grow past the threshold for a while. The next commit after a RESTART starts the
- * WAL over, writing over the file from its start (the journal's owner wrote the file to that
- * size before any commit, so that commits rarely grow it). Writers must begin their transactions IMMEDIATE to wait for it (see
- * `SqliteJournal.commit`).
+ * WAL over, writing over the file from its start (the journal's owner wrote the file out to
+ * that size before any commit, so that commits rarely grow it). Writers must begin their
+ * transactions IMMEDIATE to wait for it (see `SqliteJournal.commit`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 const { path, intervalMs, restartFrames } = workerData as {
   path: string;
   intervalMs: number;
-  /** WAL frames: 16,384 pages of 4 KiB, 64 MiB of WAL (the journal owner presizes the WAL to it). */
+  /** 16,384 pages of 4 KiB: 64 MiB of WAL. */
   restartFrames: number;
 };
 const db = new Database(path);
