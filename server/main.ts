@@ -4,6 +4,7 @@
  * SIGINT. `node dist/server/main.js migrate [--flags]`: applies the journal's migrations and
  * exits. `node dist/server/main.js keys create|list|revoke`: manages API keys.
  */
+import { missingServerNodeFlags, SERVER_NODE_FLAGS } from './node-flags.js';
 import { configHelp, loadConfig } from './src/config.js';
 import { runMigrations } from './src/journal/migrate-command.js';
 import { createLogger } from './src/logger.js';
@@ -45,6 +46,14 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
     return;
+  }
+  const missingFlags = missingServerNodeFlags();
+  if (missingFlags.length > 0) {
+    log.warn(
+      { missingFlags },
+      `node was started without ${missingFlags.join(' ')}: the uWS thread may pause for a few ms ` +
+        `when V8 gives memory back (npm start and shardline serve pass ${SERVER_NODE_FLAGS.join(' ')})`,
+    );
   }
   let server;
   try {

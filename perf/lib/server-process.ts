@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../server/node-flags.js';
 import { findDescendant } from './proc-stats.js';
 
 /** The compiled server entry point (this file runs from dist/perf/lib/). */
@@ -24,6 +25,8 @@ export interface ServerProcessOptions {
   args?: readonly string[];
   /** A command that runs the server, such as `[clinic, 'flame', '--']`; `node` follows it. */
   wrapper?: readonly string[];
+  /** node's own flags; the server's production ones (`server/node-flags.ts`) unless given. */
+  nodeFlags?: readonly string[];
   env?: NodeJS.ProcessEnv;
   /** Gives up when the server has not logged that it listens within this time. */
   startTimeoutMs?: number;
@@ -75,8 +78,11 @@ export async function spawnServer(options: ServerProcessOptions = {}): Promise<S
     ...(options.args ?? []),
   ];
   const wrapper = options.wrapper ?? [];
+  const nodeFlags = options.nodeFlags ?? SERVER_NODE_FLAGS;
   const [command, ...args] =
-    wrapper.length === 0 ? [process.execPath, ...serverArgs] : [...wrapper, 'node', ...serverArgs];
+    wrapper.length === 0
+      ? [process.execPath, ...nodeFlags, ...serverArgs]
+      : [...wrapper, 'node', ...nodeFlags, ...serverArgs];
   const child = spawn(command!, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },

@@ -9,6 +9,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { SERVER_NODE_FLAGS } from '../node-flags.js';
 import WebSocket from 'ws';
 import {
   createBuilder,
@@ -64,6 +65,8 @@ export async function startTestServer(
 
 export interface ChildServer {
   process: ChildProcess;
+  /** Its log lines at warn level or above, up to the line saying it listens. */
+  complaints: string[];
   port: number;
   url: string;
   wsUrl: string;
@@ -90,11 +93,19 @@ export async function restartablePort(): Promise<number> {
   }
 }
 
-/** The server as its own process (`node dist/server/main.js`), for crash and signal tests. */
-export async function spawnServer(dataDir: string, args: string[] = []): Promise<ChildServer> {
+/**
+ * The server as its own process (`node dist/server/main.js`), for crash and signal tests, with
+ * node's flags as the launchers pass them unless `nodeFlags` says otherwise.
+ */
+export async function spawnServer(
+  dataDir: string,
+  args: string[] = [],
+  nodeFlags: readonly string[] = SERVER_NODE_FLAGS,
+): Promise<ChildServer> {
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       serverMain,
       '--host',
       '127.0.0.1',
@@ -132,6 +143,7 @@ export async function spawnServer(dataDir: string, args: string[] = []): Promise
   });
   return {
     process: child,
+    complaints,
     port,
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/v1/stream`,

@@ -119,7 +119,7 @@ test('the boot script builds SHARDLINE_JOURNAL from the secret into a 0600 file 
     'EnvironmentFile=/etc/shardline/shardline.env',
     'EnvironmentFile=-/etc/shardline/journal.env',
     'ExecStartPre=+/usr/local/libexec/shardline-render-env',
-    'ExecStart=/usr/local/bin/node $ENTRY',
+    'ExecStart=/usr/local/bin/node --no-memory-reducer $ENTRY',
     'Restart=on-failure',
     'NoNewPrivileges=true',
   ]) {

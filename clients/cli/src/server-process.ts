@@ -15,6 +15,9 @@ export const SERVER_ENTRY = fileURLToPath(new URL('../../../server/main.js', imp
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** The server's V8 flags, as in server/node-flags.ts (which says why; the CLI imports no server code). */
+const SERVER_NODE_FLAGS = ['--no-memory-reducer'];
+
 /** Runs `node dist/server/main.js ...args` in the foreground; resolves with its exit code. */
 export function runServerProcess(
   args: readonly string[],
@@ -29,7 +32,7 @@ export function runServerProcess(
   // Its own process group: a Ctrl-C on the terminal reaches only the CLI, which forwards it
   // once. In the shared group the server would receive SIGINT twice, and the second one would
   // cut its graceful shutdown short.
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, SERVER_ENTRY, ...args], {
     stdio: 'inherit',
     env: context.env,
     detached: true,
