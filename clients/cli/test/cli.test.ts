@@ -72,6 +72,8 @@ describe('shardline CLI against a real server', () => {
   let dataDir: string;
   let server: ChildProcess;
   let serverExit: Promise<number | null>;
+  /** Node flags the server said it was started without (server/node-flags.ts). */
+  const missingNodeFlags: string[] = [];
   let url: string;
   let env: NodeJS.ProcessEnv;
 
@@ -104,7 +106,8 @@ describe('shardline CLI against a real server', () => {
     serverExit = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
     const port = await new Promise<number>((resolve, reject) => {
       createInterface({ input: server.stdout! }).on('line', (line) => {
-        const record = JSON.parse(line) as { msg?: string; port?: number };
+        const record = JSON.parse(line) as { msg?: string; port?: number; missingFlags?: string[] };
+        if (record.missingFlags !== undefined) missingNodeFlags.push(...record.missingFlags);
         if (record.msg === 'shardline listening' && record.port) resolve(record.port);
       });
       void serverExit.then((code) => reject(new Error(`serve exited with ${code}`)));
@@ -117,6 +120,10 @@ describe('shardline CLI against a real server', () => {
     server.kill('SIGTERM');
     assert.equal(await serverExit, 0);
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('serve starts the server with the V8 flags it needs', () => {
+    assert.deepEqual(missingNodeFlags, []);
   });
 
   test('send appends NDJSON from stdin, and read returns the events in order', async () => {
