@@ -15,7 +15,10 @@ export const SERVER_ENTRY = fileURLToPath(new URL('../../../server/main.js', imp
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** The server's V8 flags, as in server/node-flags.ts (which says why; the CLI imports no server code). */
+/**
+ * The server's V8 flags, as in server/node-flags.ts, which says why. A copy: the CLI imports no
+ * server code.
+ */
 const SERVER_NODE_FLAGS = ['--no-memory-reducer'];
 
 /** Runs `node dist/server/main.js ...args` in the foreground; resolves with its exit code. */
