@@ -14,6 +14,7 @@
  * thread's own code (decoding, routing) with shard workers, and the MySQL journal's. Results
  * in perf/README.md.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,7 +133,10 @@ async function sendBatches(runtime: EventRuntime, size: WarmUpSize): Promise<voi
         payload,
       });
     }
-    writeAppend(toRuntime, b, events, indices, null);
+    // The gateway gives every batch a correlation id (its own UUID when the client sent none).
+    // With null here, the first real batches took a path the warm-up never had, and readAppend
+    // was deoptimized and compiled again in each worker (`--trace-deopt`).
+    writeAppend(toRuntime, b, events, indices, randomUUID());
     fromRing.next();
     const record = readAppend(fromRing);
     fromRing.release();
