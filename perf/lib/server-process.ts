@@ -25,8 +25,6 @@ export interface ServerProcessOptions {
   args?: readonly string[];
   /** A command that runs the server, such as `[clinic, 'flame', '--']`; `node` follows it. */
   wrapper?: readonly string[];
-  /** node's own flags; the server's production ones (`server/node-flags.ts`) unless given. */
-  nodeFlags?: readonly string[];
   env?: NodeJS.ProcessEnv;
   /** Gives up when the server has not logged that it listens within this time. */
   startTimeoutMs?: number;
@@ -78,11 +76,11 @@ export async function spawnServer(options: ServerProcessOptions = {}): Promise<S
     ...(options.args ?? []),
   ];
   const wrapper = options.wrapper ?? [];
-  const nodeFlags = options.nodeFlags ?? SERVER_NODE_FLAGS;
+  // node's own flags as production passes them (server/node-flags.ts).
   const [command, ...args] =
     wrapper.length === 0
-      ? [process.execPath, ...nodeFlags, ...serverArgs]
-      : [...wrapper, 'node', ...nodeFlags, ...serverArgs];
+      ? [process.execPath, ...SERVER_NODE_FLAGS, ...serverArgs]
+      : [...wrapper, 'node', ...SERVER_NODE_FLAGS, ...serverArgs];
   const child = spawn(command!, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
