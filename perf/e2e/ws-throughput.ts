@@ -7,6 +7,7 @@
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
  *                        [--journal sqlite | mysql://root@127.0.0.1:3306] [--ids v7 | random]
  *                        [--warmup 3] [--trace-handoffs] [--journal-delay-ms 0]
+ *                        [--settle-max-s 60]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
@@ -32,7 +33,9 @@
  * per event of the server, of this client and, with `--journal mysql://…`, of the local
  * database server (`mariadbd` or `mysqld`): the three share the machine's cores.
  * `--journal-delay-ms N` puts the database N ms away in each direction, through a proxy in this
- * process (`perf/lib/delay-proxy.ts`), as a database on another host would be. Results go to
+ * process (`perf/lib/delay-proxy.ts`), as a database on another host would be. On MySQL, each
+ * run starts once InnoDB has flushed what the run before it left (`settleInnodb`, at most
+ * `--settle-max-s`; 0 does not wait). Results go to
  * perf/results/e2e-ws-throughput.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +52,12 @@ import {
 } from '../../protocol/index.js';
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
-import { createFreshDatabase, parseMysqlServer, type FreshDatabase } from '../lib/mariadb.js';
+import {
+  createFreshDatabase,
+  parseMysqlServer,
+  settleInnodb,
+  type FreshDatabase,
+} from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 import { startDelayProxy } from '../lib/delay-proxy.js';
 import { spawnServer } from '../lib/server-process.js';
@@ -74,6 +82,7 @@ const { values } = parsePerfArgs(import.meta.url, {
     warmup: { type: 'string', default: '3' },
     'trace-handoffs': { type: 'boolean', default: false },
     'journal-delay-ms': { type: 'string', default: '0' },
+    'settle-max-s': { type: 'string', default: '60' },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -163,6 +172,10 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
           pid: null,
           stop: () => Promise.resolve(),
         };
+  const settling =
+    database !== null && Number(values['settle-max-s']) > 0
+      ? await settleInnodb(parseMysqlServer(JOURNAL), Number(values['settle-max-s']) * 1000)
+      : null;
   // The server's CPU per event (all its threads): steadier than events/s on a shared machine.
   const serverUsage = server.pid === null ? null : measureProcess(server.pid);
   // The whole machine's CPU per event: on 2 cores, server, client and database share them.
@@ -292,6 +305,14 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         }),
     clientCpuUsPerEvent: perEvent((clientCpu.user + clientCpu.system) / 1e6),
     ...(databaseCpu === null ? {} : { databaseCpuUsPerEvent: perEvent(databaseCpu.cpuSeconds) }),
+    ...(settling === null
+      ? {}
+      : {
+          settleWaitMs: settling.waitedMs,
+          checkpointAgeMiBAtStart: Number(
+            ((settling.checkpointAgeBytes ?? 0) / 2 ** 20).toFixed(1),
+          ),
+        }),
     ...(RATE > 0
       ? {
           sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,

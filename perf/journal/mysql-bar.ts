@@ -4,23 +4,28 @@
  *
  *   npm run bench:mysql-bar -- [--events 300000] [--runs 3] [--url mysql://root@127.0.0.1:3306]
  *
- * 1. `perf/journal/mysql-insert.ts` with `--rows <events>`: the raw driver's `batch()` with 1,000
- *    rows per transaction on 1 and 2 connections (the ceiling), the journal's own commit, and
- *    the worst design (one autocommitted INSERT per event) for contrast.
+ * Each of `--runs` rounds runs both steps once, one after the other:
+ * 1. `perf/journal/mysql-insert.ts --variants raw-batch,worst` with `--rows <events>`: the raw
+ *    driver's `batch()` with 1,000 rows per transaction on 1 and 2 connections (the ceiling),
+ *    and the worst design (one autocommitted INSERT per event) for contrast.
  * 2. `perf/e2e/ws-throughput.ts --journal <url> --workers 0,2`: one local client sending
  *    100-event batches of 120-byte payloads through the server, single-threaded and with 2
  *    shard workers (the default on 2 cores), each run on a fresh database.
- * 3. The ratios: each runtime against both ceilings, and the best end-to-end rate against the
- *    best ceiling, which is the bar (75%). The server writes through more than one connection
- *    (a commit lane each, 2 per thread by default), so the best ceiling is the fair one.
+ * Rounds rather than all of one step and then all of the other, so that a machine that speeds
+ * up or slows down during the run moves both figures alike. Every measured run starts once
+ * InnoDB has flushed what the run before it left (see `settleInnodb`).
  *
- * Both steps run as child processes, one after the other, so that neither loads the machine
- * while the other measures. Results: perf/results/mysql-bar.json and .md, with the two steps'
- * own files under perf/results/mysql-bar/.
+ * 3. The ratios, from the medians over the rounds: each runtime against both ceilings, and the
+ *    best end-to-end rate against the best ceiling, which is the bar (75%). The server writes
+ *    through more than one connection (a commit lane each, 2 per thread by default), so the
+ *    best ceiling is the fair one. Each round's own ratio is listed too.
+ *
+ * Both steps run as child processes, so that neither loads the machine while the other
+ * measures. Results: perf/results/mysql-bar.json and .md, with each round's step files under
+ * perf/results/mysql-bar/.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import {
@@ -41,8 +46,9 @@ const { values } = parsePerfArgs(import.meta.url, {
   },
 });
 const BAR = 0.75;
-const ceilingFile = resultsPath('mysql-bar/ceiling.json');
-const endToEndFile = resultsPath('mysql-bar/e2e.json');
+const ROUNDS = Number(values.runs);
+const roundFile = (step: string, round: number): string =>
+  resultsPath(`mysql-bar/${step}-${round}.json`);
 
 function step(script: string, args: string[]): void {
   const path = new URL(`../${script}`, import.meta.url).pathname;
@@ -50,34 +56,11 @@ function step(script: string, args: string[]): void {
   if (run.status !== 0) throw new Error(`${script} failed (${run.status ?? run.signal})`);
 }
 
-mkdirSync(dirname(ceilingFile), { recursive: true });
-step('journal/mysql-insert.js', [
-  '--rows',
-  values.events,
-  '--runs',
-  values.runs,
-  '--url',
-  values.url,
-  '--out',
-  ceilingFile,
-]);
-step('e2e/ws-throughput.js', [
-  '--journal',
-  values.url,
-  '--workers',
-  '0,2',
-  '--events',
-  values.events,
-  '--runs',
-  values.runs,
-  '--out',
-  endToEndFile,
-]);
-
 interface InsertResult {
   variant: string;
   connections: number;
   medianRowsPerSecond: number;
+  databaseCpuUsPerRow?: number;
 }
 interface EndToEnd {
   workers: number;
@@ -89,68 +72,156 @@ interface EndToEnd {
     databaseCpuUsPerEvent?: number;
   };
 }
-const insert = JSON.parse(readFileSync(ceilingFile, 'utf8')) as { results: InsertResult[] };
-const endToEnd = JSON.parse(readFileSync(endToEndFile, 'utf8')) as {
-  configurations: EndToEnd[];
+interface Round {
+  ceiling: { 1: number; 2: number };
+  worst: number | undefined;
+  ceilingDatabaseCpuUsPerRow: { 1: number | null; 2: number | null };
+  endToEnd: EndToEnd[];
+}
+
+mkdirSync(resultsPath('mysql-bar'), { recursive: true });
+const rounds: Round[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`round ${round} of ${ROUNDS}`);
+  const ceilingFile = roundFile('ceiling', round);
+  const endToEndFile = roundFile('e2e', round);
+  step('journal/mysql-insert.js', [
+    '--rows',
+    values.events,
+    '--runs',
+    '1',
+    '--variants',
+    'raw-batch,worst',
+    '--url',
+    values.url,
+    '--out',
+    ceilingFile,
+  ]);
+  step('e2e/ws-throughput.js', [
+    '--journal',
+    values.url,
+    '--workers',
+    '0,2',
+    '--events',
+    values.events,
+    '--runs',
+    '1',
+    '--out',
+    endToEndFile,
+  ]);
+  const insert = JSON.parse(readFileSync(ceilingFile, 'utf8')) as { results: InsertResult[] };
+  const rawBatch = (connections: number): InsertResult => {
+    const found = insert.results.find(
+      (r) => r.variant === 'raw batch()' && r.connections === connections,
+    );
+    if (found === undefined) throw new Error(`no raw batch() x${connections} in ${ceilingFile}`);
+    return found;
+  };
+  rounds.push({
+    ceiling: { 1: rawBatch(1).medianRowsPerSecond, 2: rawBatch(2).medianRowsPerSecond },
+    worst: insert.results.find((r) => r.variant.startsWith('worst'))?.medianRowsPerSecond,
+    ceilingDatabaseCpuUsPerRow: {
+      1: rawBatch(1).databaseCpuUsPerRow ?? null,
+      2: rawBatch(2).databaseCpuUsPerRow ?? null,
+    },
+    endToEnd: (JSON.parse(readFileSync(endToEndFile, 'utf8')) as { configurations: EndToEnd[] })
+      .configurations,
+  });
+}
+
+const median = (numbers: number[]): number =>
+  [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
+const medianOrNull = (numbers: (number | null | undefined)[]): number | null =>
+  numbers.every((n) => typeof n === 'number') ? median(numbers) : null;
+const ceiling = {
+  1: median(rounds.map((r) => r.ceiling[1])),
+  2: median(rounds.map((r) => r.ceiling[2])),
 };
-const rowsPerSecond = (variant: string, connections: number): number => {
-  const found = insert.results.find((r) => r.variant === variant && r.connections === connections);
-  if (found === undefined) throw new Error(`no ${variant} x${connections} in ${ceilingFile}`);
-  return found.medianRowsPerSecond;
-};
-const ceiling = { 1: rowsPerSecond('raw batch()', 1), 2: rowsPerSecond('raw batch()', 2) };
 const bestCeiling = Math.max(ceiling[1], ceiling[2]);
-const worst = insert.results.find((r) => r.variant.startsWith('worst'))?.medianRowsPerSecond;
-const rows = endToEnd.configurations.map((c) => ({
-  runtime: c.workers === 0 ? 'single-threaded' : `${c.workers} workers`,
-  eventsPerSecond: c.median.eventsPerSecond,
-  ackLatencyP50Ms: c.median.ackLatencyP50Ms,
-  ackLatencyP99Ms: c.median.ackLatencyP99Ms,
-  serverCpuUsPerEvent: c.median.serverCpuUsPerEvent,
-  databaseCpuUsPerEvent: c.median.databaseCpuUsPerEvent ?? null,
-  ofOneConnectionCeiling: Number((c.median.eventsPerSecond / ceiling[1]).toFixed(3)),
-  ofTwoConnectionCeiling: Number((c.median.eventsPerSecond / ceiling[2]).toFixed(3)),
-}));
+const worst = medianOrNull(rounds.map((r) => r.worst));
+const workerConfigs = rounds[0]!.endToEnd.map((c) => c.workers);
+const rows = workerConfigs.map((workers) => {
+  const runs = rounds.map((r) => r.endToEnd.find((c) => c.workers === workers)!.median);
+  const eventsPerSecond = median(runs.map((m) => m.eventsPerSecond));
+  return {
+    runtime: workers === 0 ? 'single-threaded' : `${workers} workers`,
+    eventsPerSecond,
+    ackLatencyP50Ms: median(runs.map((m) => m.ackLatencyP50Ms)),
+    ackLatencyP99Ms: median(runs.map((m) => m.ackLatencyP99Ms)),
+    serverCpuUsPerEvent: median(runs.map((m) => m.serverCpuUsPerEvent)),
+    databaseCpuUsPerEvent: medianOrNull(runs.map((m) => m.databaseCpuUsPerEvent)),
+    ofOneConnectionCeiling: Number((eventsPerSecond / ceiling[1]).toFixed(3)),
+    ofTwoConnectionCeiling: Number((eventsPerSecond / ceiling[2]).toFixed(3)),
+  };
+});
 const best = Math.max(...rows.map((r) => r.eventsPerSecond));
+// Each round's best end-to-end rate against its own best ceiling: how far the rounds agree.
+const roundRatios = rounds.map((r) =>
+  Number(
+    (
+      Math.max(...r.endToEnd.map((c) => c.median.eventsPerSecond)) /
+      Math.max(r.ceiling[1], r.ceiling[2])
+    ).toFixed(3),
+  ),
+);
 const summary = {
   benchmark: 'mysql-bar',
   command: commandLine('bench:mysql-bar'),
   machine: machineInfo(),
   workload: {
     events: Number(values.events),
-    runs: Number(values.runs),
+    rounds: ROUNDS,
     payloadBytes: 120,
     batchEvents: 100,
     rowsPerTransactionInCeiling: 1000,
   },
   ceilingRowsPerSecond: { oneConnection: ceiling[1], twoConnections: ceiling[2] },
-  worstDesignRowsPerSecond: worst ?? null,
+  ceilingDatabaseCpuUsPerRow: {
+    oneConnection: medianOrNull(rounds.map((r) => r.ceilingDatabaseCpuUsPerRow[1])),
+    twoConnections: medianOrNull(rounds.map((r) => r.ceilingDatabaseCpuUsPerRow[2])),
+  },
+  worstDesignRowsPerSecond: worst,
   endToEnd: rows,
   bar: {
     ofBestCeiling: BAR,
     reached: Number((best / bestCeiling).toFixed(3)),
     met: best >= BAR * bestCeiling,
+    eachRound: roundRatios,
   },
-  steps: [repoRelative(ceilingFile), repoRelative(endToEndFile)],
+  steps: rounds.flatMap((_, i) => [
+    repoRelative(roundFile('ceiling', i + 1)),
+    repoRelative(roundFile('e2e', i + 1)),
+  ]),
 };
 const markdown =
   `# MySQL journal against MariaDB's bulk-insert ceiling\n\n` +
   `\`${summary.command}\`; the machine, Node version and payload are in mysql-bar.json. ` +
-  `Medians of ${values.runs} runs.\n\n` +
+  `Medians of ${ROUNDS} rounds (each: the ceiling, then end to end).\n\n` +
   `Ceiling (raw \`batch()\`, 1,000 rows per transaction): ${formatCount(ceiling[1])} rows/s on ` +
-  `1 connection, ${formatCount(ceiling[2])} on 2. Worst design (one autocommitted INSERT per ` +
-  `event): ${worst === undefined ? 'not measured' : `${formatCount(worst)} rows/s`}.\n\n` +
+  `1 connection, ${formatCount(ceiling[2])} on 2, with MariaDB spending ` +
+  `${summary.ceilingDatabaseCpuUsPerRow.oneConnection ?? '?'} and ` +
+  `${summary.ceilingDatabaseCpuUsPerRow.twoConnections ?? '?'} µs of CPU per row. Worst design (one autocommitted INSERT per ` +
+  `event): ${worst === null ? 'not measured' : `${formatCount(worst)} rows/s`}.\n\n` +
   markdownTable(
-    ['Runtime', 'Events/s', 'p50 / p99 ms', 'Of the 1-connection ceiling', 'Of 2 connections'],
+    [
+      'Runtime',
+      'Events/s',
+      'p50 / p99 ms',
+      'CPU µs per event: server / MariaDB',
+      'Of the 1-connection ceiling',
+      'Of 2 connections',
+    ],
     rows.map((r) => [
       r.runtime,
       formatCount(r.eventsPerSecond),
       `${r.ackLatencyP50Ms} / ${r.ackLatencyP99Ms}`,
+      `${r.serverCpuUsPerEvent} / ${r.databaseCpuUsPerEvent ?? '?'}`,
       `${Math.round(r.ofOneConnectionCeiling * 100)}%`,
       `${Math.round(r.ofTwoConnectionCeiling * 100)}%`,
     ]),
   ) +
   `\nBar: ${BAR * 100}% of the best ceiling; reached ${Math.round(summary.bar.reached * 100)}%` +
-  ` (${summary.bar.met ? 'met' : 'not met'}).\n`;
+  ` (${summary.bar.met ? 'met' : 'not met'}); each round on its own: ` +
+  `${roundRatios.map((r) => `${Math.round(r * 100)}%`).join(', ')}.\n`;
 writeResults(resultsPath('mysql-bar'), summary, markdown);
 console.log(markdown);

@@ -7,7 +7,8 @@
  *
  *   npm run build && node dist/perf/journal/mysql-insert.js \
  *     [--rows 200000] [--group 1000] [--payload 120] [--streams 1000] [--runs 5] \
- *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306] [--ids v7 | random]
+ *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306] [--ids v7 | random] \
+ *     [--variants raw-batch,raw-multi-row,journal-batch,journal-multi-row,worst] [--settle-max-s 60]
  *
  * Every run writes into a fresh database (`shardline_bench_<time>`, migrated with the
  * journal's own migrations, dropped afterwards), so that each variant starts from an empty
@@ -15,7 +16,9 @@
  * `bench:e2e`, so that its end-to-end figure compares with this ceiling. Rows are built before
  * the clock starts. Results (rows/s per run, median, machine, Node, server version, payload,
  * and the CPU per row of the database server and of this process) go to
- * perf/results/mysql-insert.json.
+ * perf/results/mysql-insert.json. Each run starts once InnoDB has flushed what the run before it
+ * left (`settleInnodb`, at most `--settle-max-s`; 0 does not wait), so that no run pays for its
+ * predecessor's writes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,7 +36,7 @@ import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/my
 import { createLogger } from '../../server/src/logger.js';
 import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
-import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
+import { DEFAULT_MYSQL_URL, settleInnodb, type InnodbSettling } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
 import { parsePerfArgs } from '../lib/args.js';
 
@@ -48,6 +51,8 @@ const { values } = parsePerfArgs(import.meta.url, {
     url: { type: 'string', default: DEFAULT_MYSQL_URL },
     ids: { type: 'string', default: 'v7' },
     out: { type: 'string', default: 'perf/results/mysql-insert.json' },
+    variants: { type: 'string', default: 'all' },
+    'settle-max-s': { type: 'string', default: '60' },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -57,6 +62,7 @@ const PAYLOAD_BYTES = Number(values.payload);
 const STREAMS = Number(values.streams);
 const RUNS = Number(values.runs);
 const WORST_ROWS = Number(values['worst-rows']);
+const SETTLE_MAX_MS = Number(values['settle-max-s']) * 1000;
 const SHARDS = 1024;
 const server = parseMysqlUrl(`${values.url}/mysql`);
 
@@ -189,51 +195,82 @@ function journalWriter(insertStrategy: InsertStrategy): Writer {
 }
 
 interface Variant {
+  /** What `--variants` selects it by. */
+  key: string;
   name: string;
   writer: Writer;
   connections: number;
   rows: number;
 }
 
-const variants: Variant[] = [
-  { name: 'raw batch()', writer: rawBatch, connections: 1, rows: ROWS },
-  { name: 'raw batch()', writer: rawBatch, connections: 2, rows: ROWS },
-  { name: 'raw multi-row execute', writer: rawMultiRow, connections: 1, rows: ROWS },
-  { name: 'raw multi-row execute', writer: rawMultiRow, connections: 2, rows: ROWS },
+const allVariants: Variant[] = [
+  { key: 'raw-batch', name: 'raw batch()', writer: rawBatch, connections: 1, rows: ROWS },
+  { key: 'raw-batch', name: 'raw batch()', writer: rawBatch, connections: 2, rows: ROWS },
   {
+    key: 'raw-multi-row',
+    name: 'raw multi-row execute',
+    writer: rawMultiRow,
+    connections: 1,
+    rows: ROWS,
+  },
+  {
+    key: 'raw-multi-row',
+    name: 'raw multi-row execute',
+    writer: rawMultiRow,
+    connections: 2,
+    rows: ROWS,
+  },
+  {
+    key: 'journal-batch',
     name: 'MysqlJournal.commit (batch)',
     writer: journalWriter(InsertStrategy.batch),
     connections: 1,
     rows: ROWS,
   },
   {
+    key: 'journal-batch',
     name: 'MysqlJournal.commit (batch)',
     writer: journalWriter(InsertStrategy.batch),
     connections: 2,
     rows: ROWS,
   },
   {
+    key: 'journal-multi-row',
     name: 'MysqlJournal.commit (multi-row)',
     writer: journalWriter(InsertStrategy.multiRow),
     connections: 1,
     rows: ROWS,
   },
   {
+    key: 'journal-multi-row',
     name: 'MysqlJournal.commit (multi-row)',
     writer: journalWriter(InsertStrategy.multiRow),
     connections: 2,
     rows: ROWS,
   },
   {
+    key: 'worst',
     name: 'worst: one autocommitted INSERT per event',
     writer: worst,
     connections: 1,
     rows: WORST_ROWS,
   },
 ];
+const variantKeys = new Set(allVariants.map((v) => v.key));
+const chosenKeys = values.variants === 'all' ? variantKeys : new Set(values.variants.split(','));
+// The ceiling every other figure is compared with.
+chosenKeys.add('raw-batch');
+for (const key of chosenKeys) {
+  if (!variantKeys.has(key)) {
+    throw new Error(`--variants: no variant ${key} (there are ${[...variantKeys].join(', ')})`);
+  }
+}
+const variants = allVariants.filter((v) => chosenKeys.has(v.key));
 
 interface RunResult {
   rowsPerSecond: number;
+  /** How InnoDB stood when the run began. */
+  settling: InnodbSettling | null;
   /** CPU per row of the database server process (null when it was not found on this host). */
   databaseCpuUsPerRow: number | null;
   /** CPU per row of this process (the driver encoding and sending the rows). */
@@ -254,6 +291,7 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResul
     const shares = Array.from({ length: variant.connections }, (_, c) =>
       rows.filter((row) => row.shard % variant.connections === c),
     );
+    const settling = SETTLE_MAX_MS > 0 ? await settleInnodb(server, SETTLE_MAX_MS) : null;
     const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
     const clientCpuBefore = process.cpuUsage();
     const start = performance.now();
@@ -267,6 +305,7 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResul
       Number(((cpuSeconds * 1e6) / rows.length).toFixed(1));
     return {
       rowsPerSecond: Math.round(rows.length / seconds),
+      settling,
       databaseCpuUsPerRow: databaseCpu === null ? null : perRow(databaseCpu.cpuSeconds),
       clientCpuUsPerRow: perRow((clientCpu.user + clientCpu.system) / 1e6),
     };
@@ -278,6 +317,9 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResul
 
 const median = (numbers: number[]): number =>
   [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
+
+const mib = (bytes: number | null | undefined): number | null =>
+  bytes == null ? null : Number((bytes / 2 ** 20).toFixed(1));
 
 const probe = await connect();
 const serverVersion = probe.serverVersion();
@@ -293,7 +335,8 @@ for (let r = 0; r < RUNS; r++) {
     const run = await runOnce(variant, allRows.slice(0, variant.rows));
     runsOf[v]!.push(run);
     console.log(
-      `run ${r + 1}/${RUNS} ${variant.name} x${variant.connections}: ${run.rowsPerSecond} rows/s`,
+      `run ${r + 1}/${RUNS} ${variant.name} x${variant.connections}: ${run.rowsPerSecond} rows/s` +
+        (run.settling === null ? '' : ` (InnoDB settled for ${run.settling.waitedMs} ms first)`),
     );
   }
 }
@@ -312,6 +355,9 @@ for (let v = 0; v < variants.length; v++) {
     // is the better estimate of an undisturbed rate when the spread is wide.
     bestRowsPerSecond: Math.max(...runs),
     runs,
+    // What the runs began with: the redo earlier runs left unflushed, and the wait for it.
+    checkpointAgeMiBAtStart: runsOf[v]!.map((run) => mib(run.settling?.checkpointAgeBytes)),
+    settleWaitMs: runsOf[v]!.map((run) => run.settling?.waitedMs ?? 0),
     // Server, client and database share this machine's cores; the CPU each spends per row
     // says how far a rate is from what the cores allow.
     ...(databaseCpu.every((us) => us !== null) ? { databaseCpuUsPerRow: median(databaseCpu) } : {}),
@@ -337,6 +383,7 @@ const summary = {
     streams: STREAMS,
     shards: SHARDS,
     runs: RUNS,
+    settleMaxSeconds: SETTLE_MAX_MS / 1000,
     eventIds: describeEventIds(EVENT_IDS),
     schema: `events of the journal migrations (version ${MYSQL_SCHEMA_VERSION}: PRIMARY KEY (offset, shard), UNIQUE (stream, seq), UNIQUE (event_id, stream))`,
   },

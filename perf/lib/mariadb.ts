@@ -72,3 +72,53 @@ export async function createFreshDatabase(
     },
   };
 }
+
+/** How InnoDB stood when a measured run began (see `settleInnodb`). */
+export interface InnodbSettling {
+  /** How long the wait took, in ms. */
+  waitedMs: number;
+  /** Redo not yet checkpointed when the run began, in bytes (null: the server does not say). */
+  checkpointAgeBytes: number | null;
+}
+
+/** Done once the redo not yet checkpointed is below this share of the redo log. */
+const SETTLED_LOG_SHARE = 0.1;
+const SETTLE_POLL_MS = 500;
+
+/**
+ * Waits until InnoDB has written out what earlier runs left behind. A run of a few hundred
+ * thousand rows leaves most of the redo log (96 MiB here) not yet checkpointed, and the next
+ * run would share the machine with the flushing that follows (up to 15 s of it here), slowed by
+ * an amount that depends on where it falls. Every measured run therefore
+ * starts once the checkpoint age is below a tenth of the redo log, or `maxWaitMs` has passed.
+ * (The age does not fall steadily: it can stay put for seconds and then drop at once, when a
+ * checkpoint completes.) MariaDB reports `Innodb_checkpoint_age`; a server that does not
+ * (MySQL 8) is not waited for.
+ */
+export async function settleInnodb(
+  server: MysqlServer,
+  maxWaitMs = 60_000,
+): Promise<InnodbSettling> {
+  const started = performance.now();
+  const connection = await connectMysql(server);
+  try {
+    const [log] = await connection.query<{ size: bigint | number }[]>(
+      'SELECT @@innodb_log_file_size AS size',
+    );
+    const settledBytes = Number(log!.size) * SETTLED_LOG_SHARE;
+    for (;;) {
+      const rows = await connection.query<{ Value: string }[]>(
+        "SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'",
+      );
+      const waitedMs = Math.round(performance.now() - started);
+      if (rows.length === 0) return { waitedMs, checkpointAgeBytes: null };
+      const age = Number(rows[0]!.Value);
+      if (age <= settledBytes || waitedMs >= maxWaitMs) {
+        return { waitedMs, checkpointAgeBytes: age };
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+  } finally {
+    await connection.end();
+  }
+}
