@@ -83,17 +83,22 @@ export interface InnodbSettling {
 
 /** Done once the redo not yet checkpointed is below this share of the redo log. */
 const SETTLED_LOG_SHARE = 0.1;
-const SETTLE_POLL_MS = 500;
+/** Or once InnoDB has flushed nothing and checkpointed nothing for this long. */
+const SETTLE_IDLE_MS = 3000;
+const SETTLE_POLL_MS = 250;
 
 /**
  * Waits until InnoDB has written out what earlier runs left behind. A run of a few hundred
- * thousand rows leaves most of the redo log (96 MiB here) not yet checkpointed, and the next
- * run would share the machine with the flushing that follows (up to 15 s of it here), slowed by
- * an amount that depends on where it falls. Every measured run therefore
- * starts once the checkpoint age is below a tenth of the redo log, or `maxWaitMs` has passed.
- * (The age does not fall steadily: it can stay put for seconds and then drop at once, when a
- * checkpoint completes.) MariaDB reports `Innodb_checkpoint_age`; a server that does not
- * (MySQL 8) is not waited for.
+ * thousand rows leaves most of the redo log (96 MiB here) not yet checkpointed, and InnoDB
+ * flushes it in the seconds that follow; a run started then shares the machine with that
+ * flushing and is slowed by an amount that depends on where it falls.
+ *
+ * Done when the checkpoint age is below a tenth of the redo log; or when neither it nor the
+ * dirty pages have fallen for 3 s, because InnoDB leaves a moderate backlog (a quarter of the
+ * log here) unflushed for as long as the server idles, and waiting longer changes nothing; or
+ * after `maxWaitMs`. The age does not fall steadily: it can stay put while pages are flushed
+ * and then drop at once, when a checkpoint completes. MariaDB reports `Innodb_checkpoint_age`;
+ * a server that does not (MySQL 8) is not waited for.
  */
 export async function settleInnodb(
   server: MysqlServer,
@@ -106,14 +111,26 @@ export async function settleInnodb(
       'SELECT @@innodb_log_file_size AS size',
     );
     const settledBytes = Number(log!.size) * SETTLED_LOG_SHARE;
+    let lowestAge = Number.POSITIVE_INFINITY;
+    let lowestDirty = Number.POSITIVE_INFINITY;
+    let progressAt = performance.now();
     for (;;) {
-      const rows = await connection.query<{ Value: string }[]>(
-        "SHOW GLOBAL STATUS LIKE 'Innodb_checkpoint_age'",
+      const status = await connection.query<{ Variable_name: string; Value: string }[]>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_checkpoint_age', 'Innodb_buffer_pool_pages_dirty')",
       );
-      const waitedMs = Math.round(performance.now() - started);
-      if (rows.length === 0) return { waitedMs, checkpointAgeBytes: null };
-      const age = Number(rows[0]!.Value);
-      if (age <= settledBytes || waitedMs >= maxWaitMs) {
+      const now = performance.now();
+      const waitedMs = Math.round(now - started);
+      const value = (name: string): number | null => {
+        const row = status.find((r) => r.Variable_name === name);
+        return row === undefined ? null : Number(row.Value);
+      };
+      const age = value('Innodb_checkpoint_age');
+      if (age === null) return { waitedMs, checkpointAgeBytes: null };
+      const dirty = value('Innodb_buffer_pool_pages_dirty') ?? 0;
+      if (age < lowestAge || dirty < lowestDirty) progressAt = now;
+      lowestAge = Math.min(lowestAge, age);
+      lowestDirty = Math.min(lowestDirty, dirty);
+      if (age <= settledBytes || now - progressAt >= SETTLE_IDLE_MS || waitedMs >= maxWaitMs) {
         return { waitedMs, checkpointAgeBytes: age };
       }
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
