@@ -305,14 +305,10 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
         }),
     clientCpuUsPerEvent: perEvent((clientCpu.user + clientCpu.system) / 1e6),
     ...(databaseCpu === null ? {} : { databaseCpuUsPerEvent: perEvent(databaseCpu.cpuSeconds) }),
-    ...(settling === null
+    ...(settling === null ? {} : { settleWaitMs: settling.waitedMs }),
+    ...(settling?.checkpointAgeBytes == null
       ? {}
-      : {
-          settleWaitMs: settling.waitedMs,
-          checkpointAgeMiBAtStart: Number(
-            ((settling.checkpointAgeBytes ?? 0) / 2 ** 20).toFixed(1),
-          ),
-        }),
+      : { checkpointAgeMiBAtStart: Number((settling.checkpointAgeBytes / 2 ** 20).toFixed(1)) }),
     ...(RATE > 0
       ? {
           sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,

@@ -11,21 +11,22 @@
  * 2. `perf/e2e/ws-throughput.ts --journal <url> --workers 0,2`: one local client sending
  *    100-event batches of 120-byte payloads through the server, single-threaded and with 2
  *    shard workers (the default on 2 cores), each run on a fresh database.
+ *
+ * Then the ratios, from the medians over the rounds: each runtime against both ceilings, and
+ * the best end-to-end rate against the best ceiling, which is the bar (75%). The server writes
+ * through more than one connection (a commit lane each, 2 per thread by default), so the best
+ * ceiling is the fair one. Each round's own ratio is listed too.
+ *
  * Rounds rather than all of one step and then all of the other, so that a machine that speeds
  * up or slows down during the run moves both figures alike. Every measured run starts once
  * InnoDB has flushed what the run before it left (see `settleInnodb`).
- *
- * 3. The ratios, from the medians over the rounds: each runtime against both ceilings, and the
- *    best end-to-end rate against the best ceiling, which is the bar (75%). The server writes
- *    through more than one connection (a commit lane each, 2 per thread by default), so the
- *    best ceiling is the fair one. Each round's own ratio is listed too.
  *
  * Both steps run as child processes, so that neither loads the machine while the other
  * measures. Results: perf/results/mysql-bar.json and .md, with each round's step files under
  * perf/results/mysql-bar/.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import {
@@ -79,6 +80,9 @@ interface Round {
   endToEnd: EndToEnd[];
 }
 
+// The folder holds this benchmark's round files only: an earlier run with more rounds must not
+// leave files that this run's summary does not list.
+rmSync(resultsPath('mysql-bar'), { recursive: true, force: true });
 mkdirSync(resultsPath('mysql-bar'), { recursive: true });
 const rounds: Round[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
@@ -200,8 +204,9 @@ const markdown =
   `Ceiling (raw \`batch()\`, 1,000 rows per transaction): ${formatCount(ceiling[1])} rows/s on ` +
   `1 connection, ${formatCount(ceiling[2])} on 2, with MariaDB spending ` +
   `${summary.ceilingDatabaseCpuUsPerRow.oneConnection ?? '?'} and ` +
-  `${summary.ceilingDatabaseCpuUsPerRow.twoConnections ?? '?'} µs of CPU per row. Worst design (one autocommitted INSERT per ` +
-  `event): ${worst === null ? 'not measured' : `${formatCount(worst)} rows/s`}.\n\n` +
+  `${summary.ceilingDatabaseCpuUsPerRow.twoConnections ?? '?'} µs of CPU per row. ` +
+  `Worst design (one autocommitted INSERT per event): ` +
+  `${worst === null ? 'not measured' : `${formatCount(worst)} rows/s`}.\n\n` +
   markdownTable(
     [
       'Runtime',
