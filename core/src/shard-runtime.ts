@@ -415,10 +415,10 @@ export class ShardRuntime implements EventRuntime {
         }
         if (actor.batchMark !== mark) {
           actor.batchMark = mark;
-          actor.batchIndices.length = 0;
+          actor.batchCount = 0;
           batchActors.push(actor);
         }
-        actor.batchIndices.push(i);
+        actor.batchIndices[actor.batchCount++] = i;
       }
       for (const actor of batchActors) {
         const pendingBefore = actor.pending;
@@ -430,7 +430,9 @@ export class ShardRuntime implements EventRuntime {
           actor.dropPending(pendingBefore);
           this.#actors.delete(actor.stream);
           const reason = `the stream actor failed (${(error as Error).message}) and was restarted; retry`;
-          for (const i of actor.batchIndices) results.fail(i, Status.unavailable, reason);
+          for (let k = 0; k < actor.batchCount; k++) {
+            results.fail(actor.batchIndices[k]!, Status.unavailable, reason);
+          }
         }
       }
     }
@@ -443,26 +445,30 @@ export class ShardRuntime implements EventRuntime {
     now: number,
   ): void {
     const { events, results } = batch;
-    const { stream, batchIndices } = actor;
+    const { stream, batchIndices, batchCount } = actor;
     const startSeq = actor.decidedSeq;
     const pendingBefore = actor.pending;
     let mismatch: string | null = null;
     // The indices of the events accepted, then of those repeating an id accepted in this batch
-    // (as pairs: index, entry of the first occurrence). Reused: this runs once per stream-batch.
+    // (as pairs: index, entry of the first occurrence). Reused, with counts (see `batchCount`):
+    // this runs once per stream-batch.
     const accepted = this.#accepted;
-    accepted.length = 0;
+    let acceptedCount = 0;
     const repeats = this.#repeats;
-    repeats.length = 0;
+    let repeatsCount = 0;
     let firstEntry = -1;
-    for (const i of batchIndices) {
+    for (let k = 0; k < batchCount; k++) {
+      const i = batchIndices[k]!;
       const event = events[i]!;
       // Recent committed ids, and ids accepted earlier in this group.
       const entry = actor.findRecent(event.id);
       if (entry !== -1) {
         // Offset 0 marks an id accepted earlier in this very batch: its position is assigned
         // below, once the whole stream-batch is known to be accepted.
-        if (actor.offsetOf(entry) === 0) repeats.push(i, entry);
-        else {
+        if (actor.offsetOf(entry) === 0) {
+          repeats[repeatsCount++] = i;
+          repeats[repeatsCount++] = entry;
+        } else {
           const original = actor.positionOf(entry);
           results.set(i, Status.duplicate, original.seq, original.shard, original.offset);
         }
@@ -489,16 +495,18 @@ export class ShardRuntime implements EventRuntime {
       }
       const added = actor.accept(event.id);
       if (firstEntry === -1) firstEntry = added;
-      accepted.push(i);
+      accepted[acceptedCount++] = i;
     }
     if (mismatch !== null) {
       if (!decision.idsChecked && !actor.knowsAllIds()) decision.mustCheckIds = true;
       actor.dropPending(pendingBefore);
-      for (const i of batchIndices) results.fail(i, Status.wrongExpectedSeq, mismatch, startSeq);
+      for (let k = 0; k < batchCount; k++) {
+        results.fail(batchIndices[k]!, Status.wrongExpectedSeq, mismatch, startSeq);
+      }
       return;
     }
-    if (accepted.length === 0) {
-      for (let r = 0; r < repeats.length; r += 2) this.#answerRepeat(results, actor, repeats, r);
+    if (acceptedCount === 0) {
+      for (let r = 0; r < repeatsCount; r += 2) this.#answerRepeat(results, actor, repeats, r);
       return;
     }
     const shard = shardOf(stream, this.options.shards);
@@ -507,7 +515,7 @@ export class ShardRuntime implements EventRuntime {
       decision.touchedShards.push(shard);
       decision.previousOffsets.push(this.#offsets[shard]!);
     }
-    for (let a = 0; a < accepted.length; a++) {
+    for (let a = 0; a < acceptedCount; a++) {
       const i = accepted[a]!;
       const event = events[i]!;
       const offset = ++this.#offsets[shard]!;
@@ -530,7 +538,7 @@ export class ShardRuntime implements EventRuntime {
       decision.rowBatches.push(batch);
       decision.rowIndices.push(i);
     }
-    for (let r = 0; r < repeats.length; r += 2) this.#answerRepeat(results, actor, repeats, r);
+    for (let r = 0; r < repeatsCount; r += 2) this.#answerRepeat(results, actor, repeats, r);
   }
 
   /** Answers an id repeated in one stream-batch with the position its first occurrence got. */

@@ -34,8 +34,14 @@ export class StreamActor {
   lastUsedMs: number;
   /** When the runtime last moved this actor to the end of its least-recently-used order. */
   lruMovedMs = 0;
-  /** Scratch of the runtime's decision pass: this stream's events in the batch being decided. */
+  /**
+   * Scratch of the runtime's decision pass: this stream's events in the batch being decided are
+   * the first `batchCount` entries of `batchIndices`. A count rather than `length = 0`, because
+   * V8 drops an array's backing store when its length is set to 0, and every batch would
+   * allocate it again.
+   */
   batchMark = 0;
+  batchCount = 0;
   readonly batchIndices: number[] = [];
   readonly #eventCounts: Map<string, number>;
   /** The last committed ids, and the ids accepted in the group being decided. */
