@@ -65,7 +65,12 @@ export const EVENT_ROW_VALUES = 10;
  * They are written into `target` from index `at`, so that a back end can fill one array of
  * many rows, or reuse one array for every row, instead of allocating an array per event.
  */
-export function eventRowValues(e: JournalEvent, target: unknown[] = [], at = 0): unknown[] {
+export function eventRowValues(
+  e: JournalEvent,
+  // Sized up front: an empty array written to index by index grows a backing store of 17.
+  target: unknown[] = new Array<unknown>(EVENT_ROW_VALUES),
+  at = 0,
+): unknown[] {
   target[at] = e.shard;
   target[at + 1] = e.offset;
   target[at + 2] = e.stream;
