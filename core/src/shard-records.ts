@@ -114,10 +114,23 @@ export interface AppendRecord {
   events: DecodedEvent[];
 }
 
-function readString(record: Buffer, view: DataView, position: number): [string | null, number] {
-  const bytes = view.getUint16(position, true);
-  if (bytes === NO_STRING) return [null, position + 2];
-  return [record.toString('utf8', position + 2, position + 2 + bytes), position + 2 + bytes];
+/**
+ * Where `readAppend` reads next in the record it decodes. A cursor rather than returning
+ * `[value, position]` pairs: escape analysis did not remove the one of each event's correlation
+ * id, 64 bytes per event and a fifth of what decoding a record allocated. (`readAppend` runs to
+ * completion, and nothing else moves the cursor.)
+ */
+let cursor = 0;
+
+function readString(record: Buffer, view: DataView): string | null {
+  const bytes = view.getUint16(cursor, true);
+  const start = cursor + 2;
+  if (bytes === NO_STRING) {
+    cursor = start;
+    return null;
+  }
+  cursor = start + bytes;
+  return record.toString('utf8', start, cursor);
 }
 
 /** Stream names and event types, which repeat from batch to batch (this thread's own). */
@@ -126,9 +139,10 @@ const decodeName = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** A stream name or an event type: never absent in an append record. */
-function readName(record: Buffer, view: DataView, position: number): [string, number] {
-  const end = position + 2 + view.getUint16(position, true);
-  return [names.get(record, position + 2, end, decodeName), end];
+function readName(record: Buffer, view: DataView): string {
+  const start = cursor + 2;
+  cursor = start + view.getUint16(cursor, true);
+  return names.get(record, start, cursor, decodeName);
 }
 
 /**
@@ -141,23 +155,22 @@ export function readAppend(ring: RingConsumer): AppendRecord {
   const view = new DataView(copy.buffer, copy.byteOffset, copy.length);
   const token = view.getUint32(1, true);
   const count = view.getUint32(5, true);
-  const [correlationId, afterCorrelation] = readString(copy, view, HEADER_BYTES);
-  let p = afterCorrelation;
+  cursor = HEADER_BYTES;
+  const correlationId = readString(copy, view);
   const events = new Array<DecodedEvent>(count);
   for (let i = 0; i < count; i++) {
+    const p = cursor;
     const id = copy.subarray(p, p + 16);
     const contentType = view.getUint8(p + 16);
     const expectedSeq = view.getFloat64(p + 17, true);
     const timestamp = view.getFloat64(p + 25, true);
-    let stream: string;
-    let type: string;
-    let eventCorrelationId: string | null;
-    [stream, p] = readName(copy, view, p + 33);
-    [type, p] = readName(copy, view, p);
-    [eventCorrelationId, p] = readString(copy, view, p);
-    const payloadBytes = view.getUint32(p, true);
-    const payload = copy.subarray(p + 4, p + 4 + payloadBytes);
-    p += 4 + payloadBytes;
+    cursor = p + 33;
+    const stream = readName(copy, view);
+    const type = readName(copy, view);
+    const eventCorrelationId = readString(copy, view);
+    const payloadBytes = view.getUint32(cursor, true);
+    const payload = copy.subarray(cursor + 4, cursor + 4 + payloadBytes);
+    cursor += 4 + payloadBytes;
     events[i] = {
       id,
       stream,
