@@ -621,6 +621,8 @@ export class ShardRuntime implements EventRuntime {
     // out (every id of a stream longer than the recent window) cost a quarter of the commit
     // loop. A conflict then means an old duplicate (or a stale actor): decide again, asking.
     let askJournal = false;
+    let maxRows = 0;
+    for (const batch of group) maxRows += batch.events.length;
     try {
       for (let attempt = 1; ; attempt++) {
         if (!this.#journal.isAvailable()) {
@@ -631,8 +633,6 @@ export class ShardRuntime implements EventRuntime {
         const journalHits = askJournal
           ? await this.#lookUpDuplicates(group)
           : new Map<string, EventPosition>();
-        let maxRows = 0;
-        for (const batch of group) maxRows += batch.events.length;
         const decision = newDecision(journalHits, askJournal, maxRows);
         this.#decisionMark++;
         this.#decide(group, decision);
