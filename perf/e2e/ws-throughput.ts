@@ -53,12 +53,14 @@ import {
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
 import {
+  checkpointAgeMiB,
   createFreshDatabase,
   parseMysqlServer,
   settleInnodb,
   type FreshDatabase,
 } from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
+import { median } from '../lib/results.js';
 import { startDelayProxy } from '../lib/delay-proxy.js';
 import { spawnServer } from '../lib/server-process.js';
 import { summarizeHandoffs, type ClientBatch } from './handoffs.js';
@@ -291,6 +293,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   }
   if (okEvents !== TOTAL_EVENTS)
     throw new Error(`only ${okEvents} of ${TOTAL_EVENTS} events were ok`);
+  const startAgeMiB = checkpointAgeMiB(settling);
   return {
     eventsPerSecond: Math.round(TOTAL_EVENTS / seconds),
     seconds: Number(seconds.toFixed(3)),
@@ -306,9 +309,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     clientCpuUsPerEvent: perEvent((clientCpu.user + clientCpu.system) / 1e6),
     ...(databaseCpu === null ? {} : { databaseCpuUsPerEvent: perEvent(databaseCpu.cpuSeconds) }),
     ...(settling === null ? {} : { settleWaitMs: settling.waitedMs }),
-    ...(settling?.checkpointAgeBytes == null
-      ? {}
-      : { checkpointAgeMiBAtStart: Number((settling.checkpointAgeBytes / 2 ** 20).toFixed(1)) }),
+    ...(startAgeMiB === null ? {} : { checkpointAgeMiBAtStart: startAgeMiB }),
     ...(RATE > 0
       ? {
           sendLagP50Ms: sendLag.getValueAtPercentile(50) / 1000,
@@ -324,10 +325,8 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
 
 const frames = encodeFrames();
 const configurations: Record<string, unknown>[] = [];
-const median = (runs: Record<string, number>[], key: string): number => {
-  const sorted = runs.map((r) => r[key]!).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
+const medianOf = (runs: Record<string, number>[], key: string): number =>
+  median(runs.map((r) => r[key]!));
 // Runs alternate between configurations so that drift of the machine hits them all alike.
 const runsByWorkers = new Map<number, Record<string, number>[]>(WORKER_CONFIGS.map((w) => [w, []]));
 for (let r = 0; r < RUNS; r++) {
@@ -342,27 +341,27 @@ for (const [workers, runs] of runsByWorkers) {
     workers,
     runtime: workers === 0 ? 'single-threaded (uWS thread)' : `${workers} pinned shard worker(s)`,
     median: {
-      eventsPerSecond: median(runs, 'eventsPerSecond'),
-      ackLatencyP50Ms: median(runs, 'ackLatencyP50Ms'),
-      ackLatencyP99Ms: median(runs, 'ackLatencyP99Ms'),
-      ackLatencyP999Ms: median(runs, 'ackLatencyP999Ms'),
+      eventsPerSecond: medianOf(runs, 'eventsPerSecond'),
+      ackLatencyP50Ms: medianOf(runs, 'ackLatencyP50Ms'),
+      ackLatencyP99Ms: medianOf(runs, 'ackLatencyP99Ms'),
+      ackLatencyP999Ms: medianOf(runs, 'ackLatencyP999Ms'),
       ...(values.url === undefined
-        ? { serverCpuUsPerEvent: median(runs, 'serverCpuUsPerEvent') }
+        ? { serverCpuUsPerEvent: medianOf(runs, 'serverCpuUsPerEvent') }
         : {}),
-      clientCpuUsPerEvent: median(runs, 'clientCpuUsPerEvent'),
+      clientCpuUsPerEvent: medianOf(runs, 'clientCpuUsPerEvent'),
       ...(runs.every((r) => r['databaseCpuUsPerEvent'] !== undefined)
-        ? { databaseCpuUsPerEvent: median(runs, 'databaseCpuUsPerEvent') }
+        ? { databaseCpuUsPerEvent: medianOf(runs, 'databaseCpuUsPerEvent') }
         : {}),
       ...(RATE > 0
         ? {
-            sendLagP99Ms: median(runs, 'sendLagP99Ms'),
-            steadyAckLatencyP50Ms: median(runs, 'steadyAckLatencyP50Ms'),
-            steadyAckLatencyP99Ms: median(runs, 'steadyAckLatencyP99Ms'),
-            steadyAckLatencyP999Ms: median(runs, 'steadyAckLatencyP999Ms'),
-            firstTenBatchesMaxMs: median(runs, 'firstTenBatchesMaxMs'),
-            firstTenBatchesMedianMs: median(runs, 'firstTenBatchesMedianMs'),
-            batchesOver5MsFirstSecond: median(runs, 'batchesOver5MsFirstSecond'),
-            batchesOver5MsPerLaterSecond: median(runs, 'batchesOver5MsPerLaterSecond'),
+            sendLagP99Ms: medianOf(runs, 'sendLagP99Ms'),
+            steadyAckLatencyP50Ms: medianOf(runs, 'steadyAckLatencyP50Ms'),
+            steadyAckLatencyP99Ms: medianOf(runs, 'steadyAckLatencyP99Ms'),
+            steadyAckLatencyP999Ms: medianOf(runs, 'steadyAckLatencyP999Ms'),
+            firstTenBatchesMaxMs: medianOf(runs, 'firstTenBatchesMaxMs'),
+            firstTenBatchesMedianMs: medianOf(runs, 'firstTenBatchesMedianMs'),
+            batchesOver5MsFirstSecond: medianOf(runs, 'batchesOver5MsFirstSecond'),
+            batchesOver5MsPerLaterSecond: medianOf(runs, 'batchesOver5MsPerLaterSecond'),
           }
         : {}),
     },

@@ -33,6 +33,7 @@ import {
   commandLine,
   formatCount,
   markdownTable,
+  median,
   repoRelative,
   resultsPath,
   writeResults,
@@ -133,8 +134,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   });
 }
 
-const median = (numbers: number[]): number =>
-  [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
 const medianOrNull = (numbers: (number | null | undefined)[]): number | null =>
   numbers.every((n) => typeof n === 'number') ? median(numbers) : null;
 const ceiling = {

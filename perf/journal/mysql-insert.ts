@@ -36,8 +36,14 @@ import { migrateSchema, MYSQL_SCHEMA_VERSION } from '../../server/src/journal/my
 import { createLogger } from '../../server/src/logger.js';
 import { eventIdSource, parseEventIdKind, describeEventIds } from '../lib/event-ids.js';
 import { machineInfo } from '../lib/machine.js';
-import { DEFAULT_MYSQL_URL, settleInnodb, type InnodbSettling } from '../lib/mariadb.js';
+import {
+  checkpointAgeMiB,
+  DEFAULT_MYSQL_URL,
+  settleInnodb,
+  type InnodbSettling,
+} from '../lib/mariadb.js';
 import { localDatabasePid, measureProcess } from '../lib/proc-stats.js';
+import { median } from '../lib/results.js';
 import { parsePerfArgs } from '../lib/args.js';
 
 const { values } = parsePerfArgs(import.meta.url, {
@@ -315,12 +321,6 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResul
   }
 }
 
-const median = (numbers: number[]): number =>
-  [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
-
-const mib = (bytes: number | null | undefined): number | null =>
-  bytes == null ? null : Number((bytes / 2 ** 20).toFixed(1));
-
 const probe = await connect();
 const serverVersion = probe.serverVersion();
 await probe.end();
@@ -356,7 +356,7 @@ for (let v = 0; v < variants.length; v++) {
     bestRowsPerSecond: Math.max(...runs),
     runs,
     // What the runs began with: the redo earlier runs left unflushed, and the wait for it.
-    checkpointAgeMiBAtStart: runsOf[v]!.map((run) => mib(run.settling?.checkpointAgeBytes)),
+    checkpointAgeMiBAtStart: runsOf[v]!.map((run) => checkpointAgeMiB(run.settling)),
     settleWaitMs: runsOf[v]!.map((run) => run.settling?.waitedMs ?? 0),
     // Server, client and database share this machine's cores; the CPU each spends per row
     // says how far a rate is from what the cores allow.

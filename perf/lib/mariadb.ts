@@ -81,6 +81,12 @@ export interface InnodbSettling {
   checkpointAgeBytes: number | null;
 }
 
+/** The redo a run began with, in MiB to a tenth, for results files (null: not known). */
+export function checkpointAgeMiB(settling: InnodbSettling | null | undefined): number | null {
+  const bytes = settling?.checkpointAgeBytes;
+  return bytes == null ? null : Number((bytes / 2 ** 20).toFixed(1));
+}
+
 /** Done once the redo not yet checkpointed is below this share of the redo log. */
 const SETTLED_LOG_SHARE = 0.1;
 /** Or once InnoDB has flushed nothing and checkpointed nothing for this long. */

@@ -68,3 +68,8 @@ export function commandLine(
 ): string {
   return argv.length === 0 ? `npm run ${script}` : `npm run ${script} -- ${argv.join(' ')}`;
 }
+
+/** The median of several runs (the upper middle one when there is an even number of them). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}

@@ -23,7 +23,7 @@ import {
   processCpuSeconds,
   processMemory,
 } from '../lib/proc-stats.js';
-import { markdownTable, writeResults } from '../lib/results.js';
+import { markdownTable, median, writeResults } from '../lib/results.js';
 import { mergeTaskResults, planTasks, splitEvenly } from '../load/distributed-load.js';
 
 describe('latency histograms', () => {
@@ -68,6 +68,13 @@ describe('results files', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('median takes the middle run, the upper one of an even count, and leaves its input', () => {
+    const runs = [30, 10, 20];
+    assert.equal(median(runs), 20);
+    assert.deepEqual(runs, [30, 10, 20]);
+    assert.equal(median([4, 1, 3, 2]), 3);
   });
 
   test('markdownTable escapes pipes', () => {
