@@ -100,8 +100,9 @@ const SETTLE_POLL_MS = 250;
  * flushing and is slowed by an amount that depends on where it falls.
  *
  * Done when the checkpoint age is below a tenth of the redo log; or when neither it nor the
- * dirty pages have fallen for 3 s, because InnoDB leaves a moderate backlog (a quarter of the
- * log here) unflushed for as long as the server idles, and waiting longer changes nothing; or
+ * dirty pages have fallen for 3 s, because InnoDB leaves a backlog below the point where it
+ * starts flushing (up to half the log here) for as long as the server idles, and waiting longer
+ * changes nothing; or
  * after `maxWaitMs`. The age does not fall steadily: it can stay put while pages are flushed
  * and then drop at once, when a checkpoint completes. MariaDB reports `Innodb_checkpoint_age`;
  * a server that does not (MySQL 8) is not waited for.
