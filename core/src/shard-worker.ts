@@ -29,7 +29,10 @@ export interface ShardWorkerData {
   counters: Float64Array;
   /** The core to pin to, or null to run unpinned. */
   pinCore: number | null;
-  /** A module exporting `createJournal(options, { workerIndex }): Journal`. */
+  /**
+   * A module exporting `laneJournals(options, { workerIndex }): () => Journal`, which makes the
+   * journal of each commit lane of this worker.
+   */
   journalModule: string;
   journalOptions: unknown;
   /** Shard runtimes in this worker, each with its own journal. */
@@ -66,8 +69,8 @@ parentPort!.on('message', (message: { type: string }) => {
 });
 
 const pin = pinCurrentThread(data.pinCore);
-const { createJournal } = (await import(data.journalModule)) as {
-  createJournal: (options: unknown, context: { workerIndex: number }) => Journal;
+const { laneJournals } = (await import(data.journalModule)) as {
+  laneJournals: (options: unknown, context: { workerIndex: number }) => () => Journal;
 };
 // The pool checked every event on the uWS thread before writing it into the ring.
 const runtimeOptions = { ...data.runtimeOptions, prevalidated: true };
@@ -88,7 +91,7 @@ if (data.warmUp) {
 }
 const runtime = createCommitLanes(
   data.commitLanes,
-  () => createJournal(data.journalOptions, { workerIndex: data.index }),
+  laneJournals(data.journalOptions, { workerIndex: data.index }),
   runtimeOptions,
   data.workers,
 );

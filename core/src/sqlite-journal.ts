@@ -766,7 +766,7 @@ function lockDataDir(dataDir: string): Database.Database {
   }
 }
 
-/** Options of the SQLite journal when a shard worker builds it (see `createJournal`). */
+/** Options of the SQLite journal when a shard worker builds it (see `laneJournals`). */
 export interface SqliteJournalOptions {
   dataDir: string;
   cacheMiB: number;
@@ -776,16 +776,20 @@ export interface SqliteJournalOptions {
   walSync: BigInt64Array;
 }
 
-/** The journal factory a shard worker imports by module path. */
-export function createJournal(
+/**
+ * The journals of a shard worker's commit lanes (one: SQLite writers take turns on one file
+ * anyway), which the worker imports by module path.
+ */
+export function laneJournals(
   options: SqliteJournalOptions,
   context: { workerIndex: number },
-): SqliteJournal {
-  return new SqliteJournal(
-    options.dataDir,
-    options.cacheMiB,
-    new SharedMutex(options.writeLock, context.workerIndex + 1),
-    false,
-    options.walSync,
-  );
+): () => SqliteJournal {
+  return () =>
+    new SqliteJournal(
+      options.dataDir,
+      options.cacheMiB,
+      new SharedMutex(options.writeLock, context.workerIndex + 1),
+      false,
+      options.walSync,
+    );
 }

@@ -18,7 +18,7 @@ import {
 import { ShardlineError } from '../../protocol/index.js';
 import { commitLanes, type ServerConfig } from './config.js';
 import { HttpApi } from './http-api.js';
-import { MysqlJournal } from './journal/mysql-journal.js';
+import { laneJournals, MysqlJournal } from './journal/mysql-journal.js';
 import { MYSQL_JOURNAL_MODULE, mysqlOptionsFromConfig } from './journal/mysql-setup.js';
 import { createLogger, type Logger } from './logger.js';
 import { uws, type us_listen_socket } from './uws.js';
@@ -227,7 +227,7 @@ async function createRuntime(
     }
     return createCommitLanes(
       commitLanes(config),
-      () => new MysqlJournal(mysqlOptionsFromConfig(config, mysql), log),
+      laneJournals(mysqlOptionsFromConfig(config, mysql), { log }),
       runtimeOptions,
       1,
     );

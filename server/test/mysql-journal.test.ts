@@ -11,10 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import mariadb from 'mariadb';
 import { pino } from 'pino';
 import { journalContract, type JournalStore } from '../../core/test/journal-contract.js';
+import { prng } from '../../core/test/prng.js';
 import { JournalConflictError, type JournalEvent } from '../../core/index.js';
 import { parseMysqlUrl } from '../src/journal/journal-url.js';
 import {
   InsertStrategy,
+  laneJournals,
   MysqlJournal,
   mysqlJournalOptions,
   type MysqlJournalOptions,
@@ -347,63 +349,71 @@ describe('mysql journal', () => {
     }
   });
 
-  test('a group that loses a deadlock is tried again and commits', async () => {
-    const db = await database();
-    const journal = journalFor(db.url);
-    await journal.open(16);
-    const lockWaits = async () =>
-      Number(
-        (
-          await db.query<{ n: number }[]>(
-            "SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
-          )
-        )[0]!.n,
-      );
-    // Another client's transaction, heavier than the group, so that InnoDB rolls the group
-    // back: it takes the (stream, seq) of the group's second row, the group waits for it, then
-    // it asks for the group's first row's.
-    const other = await mariadb.createConnection({
-      host: db.location.host,
-      port: db.location.port,
-      user: db.location.user,
-      database: db.name,
-    });
-    const insert = (stream: string, seq: number, shard: number, offset: number) =>
-      other.query(
-        'INSERT INTO events (shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)',
-        [shard, offset, stream, seq, randomBytes(16), 'T', Date.now(), randomBytes(4)],
-      );
-    try {
-      await other.beginTransaction();
-      for (let i = 1; i <= 50; i++) await insert('dl-heavy', i, 3, i);
-      await insert('dl-b', 1, 4, 1);
-      const group = [row('dl-a', 1, 1, 1), row('dl-b', 1, 2, 1)];
-      const committed = journal.commit({ events: group, snapshots: [] });
-      // Polled slowly: polled every 20 ms, the group's insert never got going (MariaDB 10.11).
-      for (let tries = 0; (await lockWaits()) !== 1; tries++) {
-        if (tries === 150) throw new Error('the group never waited for dl-b');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      // The deadlock: InnoDB picks the group, and this insert goes through.
-      await insert('dl-a', 1, 5, 1);
-      // The group's second try now waits for this transaction, which gives way.
-      await other.rollback();
-      await committed;
-      assert.equal(journal.stats.transientRetries, 1);
-      for (const [stream, event] of [
-        ['dl-a', group[0]!],
-        ['dl-b', group[1]!],
-      ] as const) {
-        const read = await journal.readStream(stream, 1, 10);
-        assert.deepEqual(
-          read.map((e) => Buffer.from(e.id).toString('hex')),
-          [Buffer.from(event.id).toString('hex')],
+  // Pipelined: the group's COMMIT already follows its INSERT when InnoDB picks the group.
+  for (const pipelined of [false, true]) {
+    test(`a group that loses a deadlock is tried again and commits (${pipelined ? 'COMMIT sent behind the INSERT' : 'COMMIT after the INSERT answered'})`, async () => {
+      const db = await database();
+      const journal = journalFor(db.url);
+      await journal.open(16);
+      // A journal's first group prepares the bulk INSERT on its connection; the later ones go
+      // pipelined.
+      if (pipelined) await journal.commit({ events: [row('dl-warm', 1, 6, 1)], snapshots: [] });
+      const pipelinedBefore = journal.stats.pipelinedGroups;
+      const lockWaits = async () =>
+        Number(
+          (
+            await db.query<{ n: number }[]>(
+              "SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+            )
+          )[0]!.n,
         );
+      // Another client's transaction, heavier than the group, so that InnoDB rolls the group
+      // back: it takes the (stream, seq) of the group's second row, the group waits for it, then
+      // it asks for the group's first row's.
+      const other = await mariadb.createConnection({
+        host: db.location.host,
+        port: db.location.port,
+        user: db.location.user,
+        database: db.name,
+      });
+      const insert = (stream: string, seq: number, shard: number, offset: number) =>
+        other.query(
+          'INSERT INTO events (shard, `offset`, stream, seq, event_id, type, ts, correlation_id, content_type, payload) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)',
+          [shard, offset, stream, seq, randomBytes(16), 'T', Date.now(), randomBytes(4)],
+        );
+      try {
+        await other.beginTransaction();
+        for (let i = 1; i <= 50; i++) await insert('dl-heavy', i, 3, i);
+        await insert('dl-b', 1, 4, 1);
+        const group = [row('dl-a', 1, 1, 1), row('dl-b', 1, 2, 1)];
+        const committed = journal.commit({ events: group, snapshots: [] });
+        // Polled slowly: polled every 20 ms, the group's insert never got going (MariaDB 10.11).
+        for (let tries = 0; (await lockWaits()) !== 1; tries++) {
+          if (tries === 150) throw new Error('the group never waited for dl-b');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        // The deadlock: InnoDB picks the group, and this insert goes through.
+        await insert('dl-a', 1, 5, 1);
+        // The group's second try now waits for this transaction, which gives way.
+        await other.rollback();
+        await committed;
+        assert.equal(journal.stats.transientRetries, 1);
+        assert.equal(journal.stats.pipelinedGroups - pipelinedBefore, pipelined ? 2 : 0);
+        for (const [stream, event] of [
+          ['dl-a', group[0]!],
+          ['dl-b', group[1]!],
+        ] as const) {
+          const read = await journal.readStream(stream, 1, 10);
+          assert.deepEqual(
+            read.map((e) => Buffer.from(e.id).toString('hex')),
+            [Buffer.from(event.id).toString('hex')],
+          );
+        }
+      } finally {
+        await other.end();
       }
-    } finally {
-      await other.end();
-    }
-  });
+    });
+  }
 
   test('journals of two workers commit concurrently without interfering', async () => {
     const db = await database();
@@ -437,5 +447,76 @@ describe('mysql journal', () => {
         [1, 2000],
       ],
     );
+  });
+});
+
+describe('commit lanes sharing one writer connection', () => {
+  test('groups of two lanes interleave on it: every answered group is whole, every failed one absent', async () => {
+    const db = await database();
+    const lanes = laneJournals(mysqlJournalOptions(parseMysqlUrl(db.url), { logLevel: 'silent' }), {
+      log: silent,
+    });
+    const pair = [lanes(), lanes()] as const;
+    journals.push(...pair);
+    assert.equal(pair[0].writer, pair[1].writer);
+    for (const journal of pair) await journal.open(16);
+    const random = prng(20261205);
+    // As commit lanes do, each lane owns its own shard and streams.
+    const next = pair.map(() => ({ offset: 1, seqs: new Map<string, number>() }));
+    const answered: JournalEvent[] = [];
+    const failed: JournalEvent[] = [];
+    let conflicts = 0;
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(
+        pair.map(async (journal, lane) => {
+          const { seqs } = next[lane]!;
+          let offset = next[lane]!.offset;
+          const seqsAfter = new Map(seqs);
+          const group: JournalEvent[] = [];
+          const size = 50 + Math.floor(random() * 250);
+          for (let i = 0; i < size; i++) {
+            const stream = `lane${lane}-s${Math.floor(random() * 5)}`;
+            const seq = (seqsAfter.get(stream) ?? 0) + 1;
+            seqsAfter.set(stream, seq);
+            group.push(row(stream, seq, lane, offset++));
+          }
+          // A row that takes a committed (stream, seq): that row alone must fail.
+          const bad = round > 0 && random() < 0.3 ? Math.floor(random() * size) : -1;
+          if (bad >= 0) {
+            const taken = `lane${lane}-s0`;
+            group[bad] = row(taken, 1, lane, group[bad]!.offset);
+          }
+          // Snapshots make a group two statements: its COMMIT then waits for its INSERT.
+          const snapshots =
+            random() < 0.3 ? [{ stream: `lane${lane}-s1`, seq: 1, state: '{"n":1}' }] : [];
+          try {
+            await journal.commit({ events: group, snapshots });
+            assert.equal(bad, -1, 'a group with a taken (stream, seq) was answered');
+            answered.push(...group);
+            next[lane] = { offset, seqs: seqsAfter };
+          } catch (error) {
+            assert.ok(error instanceof JournalConflictError, String(error));
+            assert.deepEqual(error.rows, [bad]);
+            conflicts++;
+            failed.push(...group);
+          }
+        }),
+      );
+    }
+    // The two lanes wrote through one connection.
+    const [writers] = await db.query<{ n: number }[]>(
+      'SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()',
+      [db.name],
+    );
+    assert.equal(Number(writers!.n), 1);
+    const stored = await db.query<{ id: string }[]>('SELECT HEX(event_id) AS id FROM events');
+    const ids = new Set(stored.map((r) => r.id.toLowerCase()));
+    const hex = (e: JournalEvent) => Buffer.from(e.id).toString('hex');
+    assert.equal(stored.length, answered.length, 'rows beyond the answered groups');
+    for (const e of answered) assert.ok(ids.has(hex(e)), 'an answered event is missing');
+    for (const e of failed) assert.ok(!ids.has(hex(e)), 'an event of a failed group was stored');
+    // Both paths ran: groups whose COMMIT followed the INSERT at once, failures among them.
+    assert.ok(conflicts > 3, `only ${conflicts} groups failed`);
+    assert.ok(pair[0].stats.pipelinedGroups + pair[1].stats.pipelinedGroups > 20);
   });
 });

@@ -1,19 +1,23 @@
 /**
  * The production journal: MySQL 8 or MariaDB 10.6+, through the `mariadb` driver.
  *
- * Connections: one writer connection, which carries every group commit (the runtime never has
- * two commits in flight, so neither has the connection), and a small pool for reads. Each
- * operation runs under a deadline; past it the connection is destroyed rather than waited on.
+ * Connections: one writer connection, which carries every group commit, and a small pool for
+ * reads. The journals of one thread's commit lanes share their writer connection
+ * (`mysqlLaneJournals`, `MysqlWriter`): each lane's transaction follows the previous lane's
+ * COMMIT on the wire, with one COMMIT in flight per connection. Each operation runs under a
+ * deadline; past it the connection is destroyed rather than waited on.
  *
  * Group commit: one transaction per group. The events go in as few INSERT statements as fit
  * below the server's `max_allowed_packet` (read at `open`), either as multi-row INSERTs
  * through prepared statements or as one `batch()` (MariaDB's bulk protocol), chosen per server
  * at `open`: see docs/decisions/0003-mysql-insert-strategy.md. The commit resolves only after
- * COMMIT returned.
+ * COMMIT returned. A group that is one INSERT and nothing else sends its COMMIT right behind the
+ * INSERT, without waiting for its answer: a statement that fails leaves nothing behind, so that
+ * COMMIT then commits nothing (decision 0010).
  *
- * A failing group: when a row breaks a unique key or a column rule, the transaction is rolled
- * back and the rows are tried again by halves, each half under a savepoint, until every bad row
- * is found; then everything is rolled back and `JournalConflictError` lists them all.
+ * A failing group: when a row breaks a unique key or a column rule, nothing of the group is
+ * committed, and the rows are tried again by halves, each half under a savepoint, until every
+ * bad row is found; then everything is rolled back and `JournalConflictError` lists them all.
  *
  * Outages: a circuit breaker opens after consecutive connection failures; while it is open,
  * `isAvailable()` is false and every method rejects at once with ERR_JOURNAL_UNAVAILABLE. It
@@ -53,6 +57,7 @@ import {
   readSchemaVersion,
 } from './mysql-migrations.js';
 import { connect, MysqlConnectionPool, withDeadline } from './mysql-pool.js';
+import { MysqlWriter } from './mysql-writer.js';
 
 /** How a group's events are written. */
 export const InsertStrategy = {
@@ -255,6 +260,16 @@ function isRowError(error: unknown): boolean {
   return error instanceof BadRowError || ROW_ERRNOS.has((error as SqlError).errno);
 }
 
+/** Whether the driver binds `n` as an INT (else as a DOUBLE). */
+function isInt32(n: number): boolean {
+  return Number.isInteger(n) && n >= -2147483648 && n < 2147483647;
+}
+
+/** An error after which nothing of the group stays, and the group may be tried again. */
+function isRetryable(error: unknown): boolean {
+  return isRowError(error) || TRANSIENT_ERRNOS.has((error as SqlError).errno);
+}
+
 function isReadOnlyError(error: unknown): boolean {
   return READ_ONLY_ERRNOS.has((error as SqlError).errno);
 }
@@ -328,6 +343,8 @@ export interface MysqlJournalStats {
   rowSearches: number;
   /** Group transactions tried again after a deadlock or a lock wait timeout. */
   transientRetries: number;
+  /** Groups whose COMMIT followed their INSERT before its answer (see `#canPipeline`). */
+  pipelinedGroups: number;
 }
 
 export class MysqlJournal implements Journal {
@@ -338,20 +355,31 @@ export class MysqlJournal implements Journal {
   readonly #log: Logger;
   readonly #connection: ConnectionConfig;
   readonly #breaker: CircuitBreaker;
-  readonly #writer: MysqlConnectionPool;
+  readonly #writer: MysqlWriter;
   readonly #readers: MysqlConnectionPool;
   #server: MysqlServerInfo | null = null;
   /** Largest statement, in bytes, below `max_allowed_packet`. */
   #packetLimitBytes = BOOTSTRAP_MAX_ALLOWED_PACKET_BYTES - PACKET_HEADROOM_BYTES;
   #statementTargetBytes = STATEMENT_TARGET_BYTES;
   #committing = false;
+  /** Where the group being committed splits into statements (reused, not reallocated). */
+  readonly #statementEnds: number[] = [];
   #shards = 0;
   #closed = false;
   #rowSearches = 0;
   #transientRetries = 0;
+  #pipelinedGroups = 0;
   readonly #multiRowSql = new Map<number, string>();
 
-  constructor(options: MysqlJournalOptions, log: Logger = createLogger(options.logLevel)) {
+  /**
+   * `writer`: the writer connection of another journal of this thread to share (see
+   * `mysqlLaneJournals`), or none for a writer connection of its own.
+   */
+  constructor(
+    options: MysqlJournalOptions,
+    log: Logger = createLogger(options.logLevel),
+    writer?: MysqlWriter,
+  ) {
     this.#options = options;
     this.location = new MysqlLocation(
       options.host,
@@ -395,7 +423,8 @@ export class MysqlJournal implements Journal {
                 : { ca: options.tls.ca, rejectUnauthorized: true },
           }),
     };
-    this.#writer = new MysqlConnectionPool(this.#connection, 1);
+    this.#writer = writer ?? new MysqlWriter(this.#connection);
+    this.#writer.join();
     this.#readers = new MysqlConnectionPool(this.#connection, options.poolSize);
     this.#breaker = new CircuitBreaker({
       ...options.breaker,
@@ -404,18 +433,26 @@ export class MysqlJournal implements Journal {
     });
   }
 
+  /** The writer connection, for another lane's journal to share (`mysqlLaneJournals`). */
+  get writer(): MysqlWriter {
+    return this.#writer;
+  }
+
   /** What `open` learnt about the server, or null before it. */
   get server(): MysqlServerInfo | null {
     return this.#server;
   }
 
+  /** The writer connection's counts include those of the lanes sharing it. */
   get stats(): MysqlJournalStats {
+    const writer = this.#writer.pool.stats;
     return {
-      connectionsOpened: this.#writer.stats.opened + this.#readers.stats.opened,
-      connectionsDestroyed: this.#writer.stats.destroyed + this.#readers.stats.destroyed,
+      connectionsOpened: writer.opened + this.#readers.stats.opened,
+      connectionsDestroyed: writer.destroyed + this.#readers.stats.destroyed,
       breakerOpened: this.#breaker.opened,
       rowSearches: this.#rowSearches,
       transientRetries: this.#transientRetries,
+      pipelinedGroups: this.#pipelinedGroups,
     };
   }
 
@@ -544,7 +581,7 @@ export class MysqlJournal implements Journal {
     pool: MysqlConnectionPool,
     timeoutMs: number,
     what: string,
-    work: (conn: Connection) => Promise<T>,
+    work: (conn: Connection, handOver: () => void) => Promise<T>,
   ): Promise<T> {
     this.#checkAvailable(what);
     let conn: Connection;
@@ -559,19 +596,32 @@ export class MysqlJournal implements Journal {
         { cause },
       );
     }
+    // `work` may give the connection back to the pool before it settles (a COMMIT sent, its
+    // answer awaited: see MysqlWriter), so that the next user's commands follow on the wire.
+    // From then on the pool owns it, and a failure here discards it through the pool.
+    let handedOver = false;
+    const handOver = (): void => {
+      if (handedOver) return;
+      handedOver = true;
+      pool.release(conn);
+    };
+    const drop = (): void => {
+      if (handedOver) pool.discard(conn);
+      else pool.destroy(conn);
+    };
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       conn.destroy();
     }, timeoutMs);
     try {
-      const result = await work(conn);
+      const result = await work(conn, handOver);
       this.#breaker.recordSuccess();
-      pool.release(conn);
+      handOver();
       return result;
     } catch (cause) {
       if (timedOut) {
-        pool.destroy(conn);
+        drop();
         this.#breaker.recordFailure(cause);
         throw new ShardlineError(
           'ERR_JOURNAL_TIMEOUT',
@@ -582,7 +632,7 @@ export class MysqlJournal implements Journal {
       if (isReadOnlyError(cause)) {
         // After a failover the old primary's connections may stay read-only for ever: drop
         // this one, and let the breaker probe until the endpoint is writable again.
-        pool.destroy(conn);
+        drop();
         this.#log.warn(
           { errno: (cause as SqlError).errno },
           'server is read-only; connection dropped',
@@ -595,7 +645,7 @@ export class MysqlJournal implements Journal {
         );
       }
       if (!conn.isValid() || NETWORK_ERROR_CODES.has((cause as SqlError).code ?? '')) {
-        pool.destroy(conn);
+        drop();
         this.#breaker.recordFailure(cause);
         throw new ShardlineError(
           'ERR_JOURNAL_UNAVAILABLE',
@@ -604,7 +654,7 @@ export class MysqlJournal implements Journal {
         );
       }
       this.#breaker.recordSuccess();
-      pool.release(conn);
+      handOver();
       if (cause instanceof ShardlineError) throw cause;
       throw new ShardlineError('ERR_JOURNAL_QUERY', `${what} failed: ${describe(cause)}`, {
         cause,
@@ -765,53 +815,130 @@ export class MysqlJournal implements Journal {
     }
     this.#committing = true;
     try {
-      await this.#withConnection(this.#writer, this.#options.commitTimeoutMs, 'commit', (conn) =>
-        this.#commitRetryingTransients(conn, group),
-      );
+      for (let attempt = 1; ; attempt++) {
+        const failed = await this.#onWriter((conn, handOver) =>
+          this.#commitOn(conn, group, handOver),
+        );
+        if (failed === null) return;
+        // Nothing of the group was committed.
+        const errno = (failed as SqlError).errno;
+        if (TRANSIENT_ERRNOS.has(errno) && attempt < TRANSIENT_ATTEMPTS) {
+          this.#transientRetries++;
+          this.#log.warn({ errno, attempt }, 'group commit hit a lock conflict; trying it again');
+          continue;
+        }
+        if (!isRowError(failed)) {
+          throw new ShardlineError('ERR_JOURNAL_QUERY', `commit failed: ${describe(failed)}`, {
+            cause: failed,
+          });
+        }
+        const bad = await this.#onWriter((conn) => this.#findBadRows(conn, group.events));
+        if (bad.length === 0) {
+          // Not an event: a snapshot row failed.
+          throw new ShardlineError('ERR_JOURNAL_COMMIT', `commit failed: ${describe(failed)}`, {
+            cause: failed,
+          });
+        }
+        throw new JournalConflictError(bad, failed);
+      }
     } finally {
       this.#committing = false;
     }
   }
 
-  /** `#commitOn`, tried again (on the same, rolled-back connection) after a transient error. */
-  async #commitRetryingTransients(conn: Connection, group: CommitGroup): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#commitOn(conn, group);
-        return;
-      } catch (error) {
-        const errno = (error as SqlError).errno;
-        if (attempt >= TRANSIENT_ATTEMPTS || !TRANSIENT_ERRNOS.has(errno) || !conn.isValid()) {
-          throw error;
-        }
-        this.#transientRetries++;
-        this.#log.warn({ errno, attempt }, 'group commit hit a lock conflict; trying it again');
-      }
-    }
+  #onWriter<T>(work: (conn: Connection, handOver: () => void) => Promise<T>): Promise<T> {
+    return this.#withConnection(this.#writer.pool, this.#options.commitTimeoutMs, 'commit', work);
   }
 
-  async #commitOn(conn: Connection, group: CommitGroup): Promise<void> {
+  /**
+   * Whether the group's COMMIT may follow its INSERT before the INSERT answered. Only when that
+   * INSERT is one statement on the server and nothing else is in the transaction: a statement
+   * that fails is undone whole, so that COMMIT then commits nothing. Hence:
+   * - one `batch()` and no snapshots;
+   * - rows whose numbers bind alike (the driver starts a new bulk command, a statement of its
+   *   own, where a number column switches between INT and DOUBLE);
+   * - a connection whose driver already holds the statement prepared: it then sends it at once,
+   *   ahead of the COMMIT, where a first use would wait for the prepare's answer.
+   */
+  #canPipeline(conn: Connection, group: CommitGroup, ends: readonly number[]): boolean {
+    if (ends.length !== 1 || group.snapshots.length !== 0) return false;
+    if (this.#server?.insertStrategy !== InsertStrategy.batch) return false;
+    if (!this.#writer.isPrepared(conn)) return false;
     const { events } = group;
+    const first = events[0]!;
+    const offsetInt = isInt32(first.offset);
+    const seqInt = isInt32(first.seq);
+    const timestampInt = isInt32(first.timestamp);
+    const contentTypeInt = isInt32(first.contentType);
+    for (let i = 1; i < events.length; i++) {
+      const e = events[i]!;
+      if (
+        isInt32(e.offset) !== offsetInt ||
+        isInt32(e.seq) !== seqInt ||
+        isInt32(e.timestamp) !== timestampInt ||
+        isInt32(e.contentType) !== contentTypeInt
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * One try of the group's transaction. Resolves null once COMMIT answered, or with the error
+   * of a statement that failed on a row or on a lock conflict, when nothing of the group was
+   * committed; throws anything else (a lost connection, say).
+   */
+  async #commitOn(
+    conn: Connection,
+    group: CommitGroup,
+    handOver: () => void,
+  ): Promise<Error | null> {
+    const { events, snapshots } = group;
+    const ends = this.#statementEnds;
+    try {
+      this.#planStatements(events, 0, events.length, ends);
+    } catch (error) {
+      if (error instanceof BadRowError) return error;
+      throw error;
+    }
+    const pipelined = this.#canPipeline(conn, group, ends);
     // BEGIN is not awaited on its own: the driver pipelines it with the first INSERT, saving a
     // round trip per group. The server runs them in order; a BEGIN that fails fails the INSERT.
-    const begun = conn.beginTransaction();
-    try {
-      await Promise.all([begun, this.#insertEvents(conn, events, 0, events.length)]);
-      await this.#upsertSnapshots(conn, group.snapshots);
-      await conn.commit();
-      return;
-    } catch (error) {
-      await rollback(conn);
-      if (!isRowError(error) || !conn.isValid()) throw error;
-      const bad = await this.#findBadRows(conn, events);
-      if (bad.length === 0) {
-        // Not an event: a snapshot row failed. Nothing of the group was written.
-        throw new ShardlineError('ERR_JOURNAL_COMMIT', `commit failed: ${describe(error)}`, {
-          cause: error,
-        });
+    const inserted = Promise.all([
+      conn.beginTransaction(),
+      this.#sendStatements(conn, events, 0, ends),
+    ]);
+    if (pipelined) {
+      this.#pipelinedGroups++;
+      // Awaited below, after COMMIT is sent; until then a rejection must not count as unhandled.
+      inserted.catch(() => undefined);
+    } else {
+      try {
+        await inserted;
+        this.#writer.statementPrepared(conn);
+        await this.#upsertSnapshots(conn, snapshots);
+      } catch (error) {
+        await rollback(conn);
+        if (isRetryable(error) && conn.isValid()) return error as Error;
+        throw error;
       }
-      throw new JournalConflictError(bad, error);
     }
+    // One COMMIT in flight per connection: another lane's, sent before, must have answered.
+    await this.#writer.previousCommit(conn);
+    const committed = conn.commit();
+    this.#writer.commitSent(conn, committed);
+    // The next lane's BEGIN may now follow this COMMIT.
+    handOver();
+    if (!pipelined) {
+      await committed;
+      return null;
+    }
+    const [insert, commit] = await Promise.allSettled([inserted, committed]);
+    if (commit.status === 'rejected') throw commit.reason;
+    if (insert.status === 'fulfilled') return null;
+    if (isRetryable(insert.reason)) return insert.reason as Error;
+    throw insert.reason;
   }
 
   /**
@@ -848,19 +975,30 @@ export class MysqlJournal implements Journal {
     return bad;
   }
 
-  /** Inserts `events[lo, hi)` in statements below the packet limit. */
+  /** Inserts `events[lo, hi)` in statements below the packet limit, one after another. */
   async #insertEvents(
     conn: Connection,
     events: readonly JournalEvent[],
     lo: number,
     hi: number,
   ): Promise<void> {
+    const ends: number[] = [];
+    this.#planStatements(events, lo, hi, ends);
+    await this.#sendStatements(conn, events, lo, ends);
+  }
+
+  /**
+   * Splits `events[lo, hi)` into statements below the packet limit: `ends` receives each
+   * statement's end index. Throws BadRowError for a row that cannot be sent at all.
+   */
+  #planStatements(events: readonly JournalEvent[], lo: number, hi: number, ends: number[]): void {
+    ends.length = 0;
     const multiRow = this.#server?.insertStrategy !== InsertStrategy.batch;
+    const maxRows = multiRow ? MULTI_ROW_MAX_ROWS : Number.POSITIVE_INFINITY;
     let start = lo;
     while (start < hi) {
       let end = start;
       let bytes = 0;
-      const maxRows = multiRow ? MULTI_ROW_MAX_ROWS : Number.POSITIVE_INFINITY;
       while (end < hi && end - start < maxRows) {
         const event = events[end]!;
         const problem = malformation(event);
@@ -876,11 +1014,32 @@ export class MysqlJournal implements Journal {
         bytes += size;
         end++;
       }
+      // Power-of-two row counts: a handful of prepared statements serve every group size.
+      if (multiRow) end = start + 2 ** Math.floor(Math.log2(end - start));
+      ends.push(end);
+      start = end;
+    }
+  }
+
+  /**
+   * Sends the statements `#planStatements` planned from `start`. The first is handed to the
+   * driver before this returns its promise; each next one once the one before answered.
+   */
+  async #sendStatements(
+    conn: Connection,
+    events: readonly JournalEvent[],
+    start: number,
+    ends: readonly number[],
+  ): Promise<void> {
+    const multiRow = this.#server?.insertStrategy !== InsertStrategy.batch;
+    const count = ends.length;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i]!;
       if (multiRow) {
-        // Power-of-two row counts: a handful of prepared statements serve every group size.
-        const count = 2 ** Math.floor(Math.log2(end - start));
-        end = start + count;
-        await conn.execute(this.#multiRowStatement(count), this.#rowParams(events, start, end));
+        await conn.execute(
+          this.#multiRowStatement(end - start),
+          this.#rowParams(events, start, end),
+        );
       } else {
         await conn.batch(
           `INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`,
@@ -972,7 +1131,7 @@ export class MysqlJournal implements Journal {
         'journal unavailable: circuit breaker open',
       );
       // Every idle connection predates the outage; none is worth a round trip to find out.
-      this.#writer.destroyIdle();
+      this.#writer.pool.destroyIdle();
       this.#readers.destroyIdle();
     } else if (state === BreakerState.closed) {
       this.#log.info({ state }, 'journal reachable again: circuit breaker closed');
@@ -983,11 +1142,25 @@ export class MysqlJournal implements Journal {
     if (this.#closed) return;
     this.#closed = true;
     this.#breaker.dispose();
-    await Promise.all([this.#writer.end(), this.#readers.end()]);
+    await Promise.all([this.#writer.leave(), this.#readers.end()]);
   }
 }
 
-/** The journal factory a shard worker imports by module path (see core's `createJournal`). */
-export function createJournal(options: MysqlJournalOptions): MysqlJournal {
-  return new MysqlJournal(options);
+/**
+ * The journals of one thread's commit lanes: every call makes one, and all of them write through
+ * the first one's connection (see `MysqlWriter`). A shard worker imports this by module path
+ * (see core's `laneJournals`).
+ */
+export function laneJournals(
+  options: MysqlJournalOptions,
+  context: { log?: Logger } = {},
+): () => MysqlJournal {
+  let first: MysqlJournal | null = null;
+  return () => {
+    if (first === null) {
+      first = new MysqlJournal(options, context.log);
+      return first;
+    }
+    return new MysqlJournal(options, context.log, first.writer);
+  };
 }

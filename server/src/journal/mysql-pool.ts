@@ -169,6 +169,21 @@ export class MysqlConnectionPool {
     this.#wakeOne();
   }
 
+  /**
+   * Destroys a connection already given back with `release` (a writer hands its connection
+   * over before its last answer). Idle, it goes at once; in use again, it fails its new user,
+   * who frees its slot.
+   */
+  discard(conn: Connection): void {
+    const index = this.#idle.findIndex((idle) => idle.conn === conn);
+    if (index === -1) {
+      conn.destroy();
+      return;
+    }
+    this.#idle.splice(index, 1);
+    this.destroy(conn);
+  }
+
   /** Destroys every idle connection (after an outage they are all suspect). */
   destroyIdle(): void {
     for (const idle of this.#idle.splice(0)) this.destroy(idle.conn);

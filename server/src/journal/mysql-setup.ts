@@ -8,7 +8,7 @@ import type { ServerConfig } from '../config.js';
 import type { MysqlLocation } from './journal-url.js';
 import { mysqlJournalOptions, type MysqlJournalOptions } from './mysql-journal.js';
 
-/** The module a shard worker imports to build its journal (it exports `createJournal`). */
+/** The module a shard worker imports to build its journals (it exports `laneJournals`). */
 export const MYSQL_JOURNAL_MODULE = new URL('./mysql-journal.js', import.meta.url).href;
 
 /**
