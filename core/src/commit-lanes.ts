@@ -1,14 +1,16 @@
 /**
  * Commit lanes: several shard runtimes on one thread, each owning a fixed part of that thread's
- * shards and committing through its own journal connection.
+ * shards and committing through its own journal.
  *
  * A runtime keeps one commit in flight, and decides its next group only after that commit
  * returned. With the MySQL journal, the thread then sits idle while the database works, and the
  * database sits idle while the thread decides and encodes the next group. With two lanes, one
  * lane decides while the other's commit is in flight, so the thread and the database overlap.
- * Each lane is a whole `ShardRuntime`: one commit in flight per connection, decisions that
- * always see their own lane's last commit, and no state shared between lanes (a stream's shard
- * belongs to exactly one lane, so its actor, its seq and its shard's offsets live there).
+ * Each lane is a whole `ShardRuntime`: one commit in flight per lane, decisions that always see
+ * their own lane's last commit, and no state shared between lanes (a stream's shard belongs to
+ * exactly one lane, so its actor, its seq and its shard's offsets live there). Below the port,
+ * the MySQL journals of a thread's lanes share one writer connection and take turns on it
+ * (server/src/journal/mysql-writer.ts).
  *
  * A batch that spans lanes is split by lane and answered once every lane answered its part.
  */

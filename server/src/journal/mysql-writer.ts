@@ -2,7 +2,7 @@
  * The writer connection of one thread, shared by the journals of that thread's commit lanes.
  *
  * Lanes own disjoint shards, so their transactions never touch the same rows, but on separate
- * connections they run at the same time inside the server and cost it a fifth more CPU per
+ * connections they run at the same time inside the server and cost it 40–50% more CPU per
  * row (docs/decisions/0010-lanes-share-one-writer-connection.md). On one connection the server
  * runs them one after another. For the server never to wait on this thread, a lane's
  * transaction follows the previous lane's COMMIT on the wire, before that COMMIT answered:
