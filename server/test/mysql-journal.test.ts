@@ -459,6 +459,19 @@ describe('commit lanes sharing one writer connection', () => {
     const pair = [lanes(), lanes()] as const;
     journals.push(...pair);
     assert.equal(pair[0].writer, pair[1].writer);
+    // Watches the COMMITs on the shared connection: never two unanswered at once.
+    let commitsInFlight = 0;
+    let mostCommitsInFlight = 0;
+    const { writer } = pair[0];
+    const commitSent = writer.commitSent.bind(writer);
+    writer.commitSent = (conn, committed) => {
+      mostCommitsInFlight = Math.max(mostCommitsInFlight, ++commitsInFlight);
+      const settle = () => {
+        commitsInFlight--;
+      };
+      committed.then(settle, settle);
+      commitSent(conn, committed);
+    };
     for (const journal of pair) await journal.open(16);
     const random = prng(20261205);
     // As commit lanes do, each lane owns its own shard and streams.
@@ -518,5 +531,6 @@ describe('commit lanes sharing one writer connection', () => {
     // Both paths ran: groups whose COMMIT followed the INSERT at once, failures among them.
     assert.ok(conflicts > 3, `only ${conflicts} groups failed`);
     assert.ok(pair[0].stats.pipelinedGroups + pair[1].stats.pipelinedGroups > 20);
+    assert.equal(mostCommitsInFlight, 1);
   });
 });
