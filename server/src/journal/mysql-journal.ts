@@ -3,7 +3,7 @@
  *
  * Connections: one writer connection, which carries every group commit, and a small pool for
  * reads. The journals of one thread's commit lanes share their writer connection
- * (`mysqlLaneJournals`, `MysqlWriter`): each lane's transaction follows the previous lane's
+ * (`laneJournals`, `MysqlWriter`): each lane's transaction follows the previous lane's
  * COMMIT on the wire, with one COMMIT in flight per connection. Each operation runs under a
  * deadline; past it the connection is destroyed rather than waited on.
  *
@@ -373,7 +373,7 @@ export class MysqlJournal implements Journal {
 
   /**
    * `writer`: the writer connection of another journal of this thread to share (see
-   * `mysqlLaneJournals`), or none for a writer connection of its own.
+   * `laneJournals`), or none for a writer connection of its own.
    */
   constructor(
     options: MysqlJournalOptions,
@@ -433,7 +433,7 @@ export class MysqlJournal implements Journal {
     });
   }
 
-  /** The writer connection, for another lane's journal to share (`mysqlLaneJournals`). */
+  /** The writer connection, for another lane's journal to share (`laneJournals`). */
   get writer(): MysqlWriter {
     return this.#writer;
   }
@@ -816,7 +816,7 @@ export class MysqlJournal implements Journal {
     this.#committing = true;
     try {
       for (let attempt = 1; ; attempt++) {
-        const failed = await this.#onWriter((conn, handOver) =>
+        const failed = await this.#withWriter((conn, handOver) =>
           this.#commitOn(conn, group, handOver),
         );
         if (failed === null) return;
@@ -832,7 +832,7 @@ export class MysqlJournal implements Journal {
             cause: failed,
           });
         }
-        const bad = await this.#onWriter((conn) => this.#findBadRows(conn, group.events));
+        const bad = await this.#withWriter((conn) => this.#findBadRows(conn, group.events));
         if (bad.length === 0) {
           // Not an event: a snapshot row failed.
           throw new ShardlineError('ERR_JOURNAL_COMMIT', `commit failed: ${describe(failed)}`, {
@@ -846,7 +846,7 @@ export class MysqlJournal implements Journal {
     }
   }
 
-  #onWriter<T>(work: (conn: Connection, handOver: () => void) => Promise<T>): Promise<T> {
+  #withWriter<T>(work: (conn: Connection, handOver: () => void) => Promise<T>): Promise<T> {
     return this.#withConnection(this.#writer.pool, this.#options.commitTimeoutMs, 'commit', work);
   }
 
