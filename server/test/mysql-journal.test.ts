@@ -359,11 +359,16 @@ describe('mysql journal', () => {
       // pipelined.
       if (pipelined) await journal.commit({ events: [row('dl-warm', 1, 6, 1)], snapshots: [] });
       const pipelinedBefore = journal.stats.pipelinedGroups;
+      // Only this test's database: innodb_trx is server-wide, and another test file's lock wait,
+      // counted here, let the other client insert dl-a before the group did (a CI flake).
       const lockWaits = async () =>
         Number(
           (
             await db.query<{ n: number }[]>(
-              "SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+              `SELECT COUNT(*) AS n FROM information_schema.innodb_trx t
+               JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id
+               WHERE t.trx_state = 'LOCK WAIT' AND p.db = ?`,
+              [db.name],
             )
           )[0]!.n,
         );
