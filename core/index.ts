@@ -25,6 +25,7 @@ export type {
   SnapshotRecord,
   StreamRecovery,
 } from './src/journal.js';
+export { copyAsBlobBytes } from './src/blob-bytes.js';
 export { CommitLanes, createCommitLanes, laneOfShard } from './src/commit-lanes.js';
 export { handoffTraceOn, traceHandoff, type HandoffPoint } from './src/handoff-trace.js';
 export { fnv1a32, isValidShardCount, MAX_SHARDS, shardOf } from './src/routing.js';

@@ -22,6 +22,7 @@ import {
   type DecodedEvent,
   type Status,
 } from '../../protocol/index.js';
+import { copyAsBlobBytes } from './blob-bytes.js';
 import type { RingConsumer, RingProducer } from './ring.js';
 
 export const RecordKind = { append: 1, results: 2 } as const;
@@ -151,7 +152,7 @@ function readName(record: Buffer, view: DataView): string {
  * instead of two per event.
  */
 export function readAppend(ring: RingConsumer): AppendRecord {
-  const copy = Buffer.from(ring.bytes.subarray(ring.offset, ring.offset + ring.length));
+  const copy = copyAsBlobBytes(ring.bytes.subarray(ring.offset, ring.offset + ring.length));
   const view = new DataView(copy.buffer, copy.byteOffset, copy.length);
   const token = view.getUint32(1, true);
   const count = view.getUint32(5, true);

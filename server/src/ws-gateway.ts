@@ -25,7 +25,7 @@ import {
   Status,
   type DecodeLimits,
 } from '../../protocol/index.js';
-import { traceHandoff, type EventRuntime } from '../../core/index.js';
+import { copyAsBlobBytes, traceHandoff, type EventRuntime } from '../../core/index.js';
 import type { Logger } from './logger.js';
 import type { DashboardFeed } from './observability/dashboard.js';
 import type { ServerMetrics } from './observability/metrics.js';
@@ -242,7 +242,8 @@ export class WsGateway {
     // uWS empties `message` when this callback returns. The worker pool copies each event into
     // its ring before `append` returns, so it can read the message in place; the single-threaded
     // runtime keeps the events until their commit, so it gets a copy, as a Buffer: the events'
-    // ids and payloads are then Buffers too, which the journal drivers bind without a new view.
+    // ids and payloads are then Buffers too, which the journal drivers bind without a new view
+    // (and BlobBytes, which the mariadb driver type-checks without allocating: blob-bytes.ts).
     let frame;
     try {
       if (message.byteLength > this.#options.limits.maxFrameBytes) {
@@ -253,7 +254,7 @@ export class WsGateway {
         );
       }
       const bytes = this.#runtime.retainsEvents
-        ? Buffer.from(message.slice(0))
+        ? copyAsBlobBytes(message)
         : new Uint8Array(message);
       frame = decodeFrame(bytes, this.#options.limits);
       traceHandoff('decoded', frame.body === 'append_batch' ? frame.batchId : 0);
