@@ -7,7 +7,7 @@
  *                        [--workers 0,1,2] [--rate 0] [--url ws://... --api-key KEY]
  *                        [--journal sqlite | mysql://root@127.0.0.1:3306] [--ids v7 | random]
  *                        [--warmup 3] [--trace-handoffs] [--journal-delay-ms 0]
- *                        [--settle-max-s 60]
+ *                        [--settle-max-s 60] [--warm-up-events 0]
  *
  * `--workers` lists the server configurations to compare in one run (0: the single-threaded
  * runtime on the uWS thread; n: n pinned shard workers). `--rate` offers a fixed load in
@@ -32,6 +32,9 @@
  * the client's own encoding cost does not count against the server. Each run records the CPU
  * per event of the server, of this client and, with `--journal mysql://…`, of the local
  * database server (`mariadbd` or `mysqld`): the three share the machine's cores.
+ * `--warm-up-events N` first sends N events on streams of their own, on another connection, and
+ * waits for their acks: the run then measures a server whose hot code is compiled, as one that
+ * has been up for a while, rather than one that compiles it during the run.
  * `--journal-delay-ms N` puts the database N ms away in each direction, through a proxy in this
  * process (`perf/lib/delay-proxy.ts`), as a database on another host would be. On MySQL, each
  * run starts once InnoDB has flushed what the run before it left (`settleInnodb`, at most
@@ -85,6 +88,7 @@ const { values } = parsePerfArgs(import.meta.url, {
     'trace-handoffs': { type: 'boolean', default: false },
     'journal-delay-ms': { type: 'string', default: '0' },
     'settle-max-s': { type: 'string', default: '60' },
+    'warm-up-events': { type: 'string', default: '0' },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -103,6 +107,7 @@ const TIMER_SLACK_MS = 1.5;
 const WARMUP_MS = Number(values.warmup) * 1000;
 const TRACE_HANDOFFS = values['trace-handoffs'];
 const JOURNAL_DELAY_MS = Number(values['journal-delay-ms']);
+const WARM_UP_EVENTS = Number(values['warm-up-events']);
 if (JOURNAL_DELAY_MS > 0 && (JOURNAL === 'sqlite' || values.url !== undefined)) {
   throw new Error('--journal-delay-ms needs --journal mysql://… and a spawned server (no --url)');
 }
@@ -124,18 +129,19 @@ if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined || WORKER_CONFIGS.i
   );
 }
 
-function encodeFrames(): Uint8Array[] {
+/** `events` events in frames of BATCH, over STREAMS streams named `<streamPrefix><n>`. */
+function encodeFrames(events: number, streamPrefix: string): Uint8Array[] {
   const builder = createBuilder(1 << 20);
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x61);
   const frames: Uint8Array[] = [];
   let n = 0;
   const newId = eventIdSource(EVENT_IDS);
-  for (let b = 0; b < TOTAL_EVENTS / BATCH; b++) {
+  for (let b = 0; b < events / BATCH; b++) {
     const events: EventInput[] = [];
     for (let i = 0; i < BATCH; i++, n++) {
       events.push({
         id: newId(),
-        stream: `bench-${n % STREAMS}`,
+        stream: `${streamPrefix}${n % STREAMS}`,
         type: 'Measured',
         payload,
       });
@@ -150,7 +156,58 @@ const handoffsByWorkers = new Map<number, ReturnType<typeof summarizeHandoffs>[]
   WORKER_CONFIGS.map((w) => [w, []]),
 );
 
-async function run(frames: Uint8Array[], workers: number): Promise<Record<string, number>> {
+function openStream(port: number, apiKey: string | undefined): WebSocket {
+  return new WebSocket(`ws://127.0.0.1:${port}/v1/stream`, {
+    maxPayload: 1 << 30,
+    ...(apiKey === undefined ? {} : { headers: { authorization: `Bearer ${apiKey}` } }),
+  });
+}
+
+function decodeReply(data: Buffer): ReturnType<typeof decodeFrame> {
+  return decodeFrame(new Uint8Array(data), { maxFrameBytes: 1 << 30, maxEventsPerBatch: 1 << 20 });
+}
+
+/**
+ * `--warm-up-events`: sends `frames` on a connection of their own, flat out, and waits for every
+ * ack before the measured run starts. A fresh server compiles its hot code (the gateway, the
+ * actors, the journal and the driver) while the first few hundred thousand events pass; a
+ * server that has been up for a while has done so. The warm-up's streams are not the measured
+ * run's, so that the run still loads every one of its streams.
+ */
+async function warmUp(port: number, apiKey: string | undefined, frames: Uint8Array[]) {
+  const socket = openStream(port, apiKey);
+  let window = 0;
+  let next = 0;
+  let acked = 0;
+  let okEvents = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (next < frames.length && next - acked < window) socket.send(frames[next++]!);
+    };
+    socket.on('message', (data: Buffer) => {
+      const frame = decodeReply(data);
+      if (frame.body === 'credit') {
+        window = frame.window;
+        pump();
+      } else if (frame.body === 'batch_ack') {
+        for (const status of frame.results.status) if (status === Status.ok) okEvents++;
+        if (++acked === frames.length) resolve();
+        else pump();
+      }
+    });
+    socket.once('error', reject);
+  });
+  socket.close();
+  if (okEvents !== frames.length * BATCH) {
+    throw new Error(`warm-up: only ${okEvents} of ${frames.length * BATCH} events were ok`);
+  }
+}
+
+async function run(
+  frames: Uint8Array[],
+  warmUpFrames: Uint8Array[],
+  workers: number,
+): Promise<Record<string, number>> {
   // --url measures a server started elsewhere (for profiling with --cpu-prof or clinic). A
   // spawned server runs with authentication on and an API key made for the run.
   // The event ids are the same in every run, so each run needs an empty journal.
@@ -174,6 +231,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
           pid: null,
           stop: () => Promise.resolve(),
         };
+  if (warmUpFrames.length > 0) await warmUp(server.port, server.apiKey, warmUpFrames);
   const settling =
     database !== null && Number(values['settle-max-s']) > 0
       ? await settleInnodb(parseMysqlServer(JOURNAL), Number(values['settle-max-s']) * 1000)
@@ -189,12 +247,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
     highestTrackableValue: 60_000_000,
     numberOfSignificantValueDigits: 3,
   });
-  const socket = new WebSocket(`ws://127.0.0.1:${server.port}/v1/stream`, {
-    maxPayload: 1 << 30,
-    ...(server.apiKey === undefined
-      ? {}
-      : { headers: { authorization: `Bearer ${server.apiKey}` } }),
-  });
+  const socket = openStream(server.port, server.apiKey);
   // How late batches left against their due time (fixed rate only): the client's own share.
   const sendLag = hdr.build({
     lowestDiscernibleValue: 1,
@@ -242,10 +295,7 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
       }
     };
     socket.on('message', (data: Buffer) => {
-      const frame = decodeFrame(new Uint8Array(data), {
-        maxFrameBytes: 1 << 30,
-        maxEventsPerBatch: 1 << 20,
-      });
+      const frame = decodeReply(data);
       if (frame.body === 'credit') {
         window = frame.window;
         start = performance.now();
@@ -323,7 +373,8 @@ async function run(frames: Uint8Array[], workers: number): Promise<Record<string
   };
 }
 
-const frames = encodeFrames();
+const frames = encodeFrames(TOTAL_EVENTS, 'bench-');
+const warmUpFrames = encodeFrames(WARM_UP_EVENTS, 'warm-up-');
 const configurations: Record<string, unknown>[] = [];
 const medianOf = (runs: Record<string, number>[], key: string): number =>
   median(runs.map((r) => r[key]!));
@@ -331,7 +382,7 @@ const medianOf = (runs: Record<string, number>[], key: string): number =>
 const runsByWorkers = new Map<number, Record<string, number>[]>(WORKER_CONFIGS.map((w) => [w, []]));
 for (let r = 0; r < RUNS; r++) {
   for (const workers of WORKER_CONFIGS) {
-    const result = await run(frames, workers);
+    const result = await run(frames, warmUpFrames, workers);
     console.log(`workers=${workers} run ${r + 1}/${RUNS}:`, result);
     runsByWorkers.get(workers)!.push(result);
   }
@@ -380,6 +431,8 @@ const summary = {
     streams: STREAMS,
     clients: 1,
     offeredEventsPerSecond: RATE > 0 ? RATE : 'flat out',
+    // Sent flat out on streams of their own before each measured run, and not counted.
+    warmUpEvents: WARM_UP_EVENTS,
     ...(RATE > 0 ? { steadyAfterWarmupSeconds: WARMUP_MS / 1000 } : {}),
     eventIds: describeEventIds(EVENT_IDS),
     journal: JOURNAL === 'sqlite' ? 'sqlite (WAL, fsynced before each ack)' : `mysql (${JOURNAL})`,

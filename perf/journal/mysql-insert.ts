@@ -12,7 +12,7 @@
  *     [--rows 200000] [--group 1000] [--payload 120] [--streams 1000] [--runs 5] \
  *     [--worst-rows 5000] [--url mysql://root@127.0.0.1:3306] [--ids v7 | random] \
  *     [--variants raw-batch,raw-batch-pipelined,raw-multi-row,journal-batch,journal-multi-row,worst]
- *     [--settle-max-s 60]
+ *     [--settle-max-s 60] [--warm-up-rows 0]
  *
  * Every run writes into a fresh database (`shardline_bench_<time>`, migrated with the
  * journal's own migrations, dropped afterwards), so that each variant starts from an empty
@@ -24,7 +24,9 @@
  * left (`settleInnodb`, at most `--settle-max-s`; 0 does not wait), so that no run pays for its
  * predecessor's writes.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -63,6 +65,7 @@ const { values } = parsePerfArgs(import.meta.url, {
     out: { type: 'string', default: 'perf/results/mysql-insert.json' },
     variants: { type: 'string', default: 'all' },
     'settle-max-s': { type: 'string', default: '60' },
+    'warm-up-rows': { type: 'string', default: '0' },
   },
 });
 const EVENT_IDS = parseEventIdKind(values.ids);
@@ -73,6 +76,7 @@ const STREAMS = Number(values.streams);
 const RUNS = Number(values.runs);
 const WORST_ROWS = Number(values['worst-rows']);
 const SETTLE_MAX_MS = Number(values['settle-max-s']) * 1000;
+const WARM_UP_ROWS = Number(values['warm-up-rows']);
 const SHARDS = 1024;
 /** Events per batch in bench:e2e, whose server gives each batch a correlation id. */
 const E2E_BATCH_EVENTS = 100;
@@ -246,6 +250,8 @@ interface Variant {
   writer: Writer;
   connections: number;
   rows: number;
+  /** A busy loop holds one core for the whole run (see `occupyOneCore`). */
+  busyCore?: boolean;
 }
 
 const allVariants: Variant[] = [
@@ -308,6 +314,14 @@ const allVariants: Variant[] = [
     rows: ROWS,
   },
   {
+    key: 'raw-batch-pipelined-busy-core',
+    name: 'other core busy: raw batch() pipelined',
+    writer: rawBatchPipelined,
+    connections: 1,
+    rows: ROWS,
+    busyCore: true,
+  },
+  {
     key: 'worst',
     name: 'worst: one autocommitted INSERT per event',
     writer: worst,
@@ -339,6 +353,23 @@ interface RunResult {
 
 const databasePid = localDatabasePid(server.host);
 
+/**
+ * Starts a process that spins until killed, and resolves once it spins. On this benchmark's
+ * 2-core VM the ceiling's best variant keeps one core busy (MariaDB's writer thread) while its
+ * client uses a fifth of the other; an end-to-end run needs the other core for the server.
+ * The two cores slow each other down (a busy loop on one, touching no memory, raised MariaDB's
+ * CPU per row by about 35% in the seventeenth session's runs), so this variant shows what the
+ * raw driver reaches when the other core is as busy as a server keeps it. Context only: the
+ * ceiling stays the best of the variants with an idle core.
+ */
+async function occupyOneCore(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', 'process.stdout.write("spinning\\n"); for (;;);'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(child.stdout, 'data');
+  return child;
+}
+
 /** One timed run of a variant into a fresh database. */
 async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResult> {
   const database = `shardline_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
@@ -352,10 +383,15 @@ async function runOnce(variant: Variant, rows: JournalEvent[]): Promise<RunResul
       rows.filter((row) => row.shard % variant.connections === c),
     );
     const settling = SETTLE_MAX_MS > 0 ? await settleInnodb(server, SETTLE_MAX_MS) : null;
+    const busyLoop = variant.busyCore === true ? await occupyOneCore() : null;
     const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
     const clientCpuBefore = process.cpuUsage();
     const start = performance.now();
-    await Promise.all(shares.map((share) => variant.writer(share, database)));
+    try {
+      await Promise.all(shares.map((share) => variant.writer(share, database)));
+    } finally {
+      busyLoop?.kill('SIGKILL');
+    }
     const seconds = (performance.now() - start) / 1000;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const databaseCpu = databaseUsage?.() ?? null;
@@ -383,6 +419,11 @@ const allRows = makeRows(ROWS);
 // Round robin (every variant once, then again): a drift of the machine or of the server (its
 // buffer pool, its redo log) spreads over all variants instead of favouring the first ones.
 const runsOf = variants.map((): RunResult[] => []);
+// `--warm-up-rows`: each variant writes that many rows once, not measured, so that its first
+// measured run does not pay for compiling the driver's code (bench:e2e's `--warm-up-events`).
+for (const variant of WARM_UP_ROWS > 0 ? variants : []) {
+  await runOnce(variant, allRows.slice(0, Math.min(WARM_UP_ROWS, variant.rows)));
+}
 for (let r = 0; r < RUNS; r++) {
   for (let v = 0; v < variants.length; v++) {
     const variant = variants[v]!;
@@ -438,6 +479,7 @@ const summary = {
     shards: SHARDS,
     runs: RUNS,
     settleMaxSeconds: SETTLE_MAX_MS / 1000,
+    warmUpRowsPerVariant: WARM_UP_ROWS,
     eventIds: describeEventIds(EVENT_IDS),
     schema: `events of the journal migrations (version ${MYSQL_SCHEMA_VERSION}: PRIMARY KEY (offset, shard), UNIQUE (stream, seq), UNIQUE (event_id, stream))`,
   },
