@@ -128,6 +128,10 @@ if (TRACE_HANDOFFS && (RATE <= 0 || values.url !== undefined || WORKER_CONFIGS.i
       'benchmark spawns (no --url)',
   );
 }
+if (TRACE_HANDOFFS && WARM_UP_EVENTS > 0) {
+  // The trace matches batches by id, and the warm-up's connection numbers its batches from 1 too.
+  throw new Error('--trace-handoffs and --warm-up-events cannot be combined');
+}
 
 /** `events` events in frames of BATCH, over STREAMS streams named `<streamPrefix><n>`. */
 function encodeFrames(events: number, streamPrefix: string): Uint8Array[] {
@@ -174,7 +178,11 @@ function decodeReply(data: Buffer): ReturnType<typeof decodeFrame> {
  * server that has been up for a while has done so. The warm-up's streams are not the measured
  * run's, so that the run still loads every one of its streams.
  */
-async function warmUp(port: number, apiKey: string | undefined, frames: Uint8Array[]) {
+async function warmUp(
+  port: number,
+  apiKey: string | undefined,
+  frames: Uint8Array[],
+): Promise<void> {
   const socket = openStream(port, apiKey);
   let window = 0;
   let next = 0;
