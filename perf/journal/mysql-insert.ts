@@ -357,10 +357,11 @@ const databasePid = localDatabasePid(server.host);
  * Starts a process that spins until killed, and resolves once it spins. On this benchmark's
  * 2-core VM the ceiling's best variant keeps one core busy (MariaDB's writer thread) while its
  * client uses a fifth of the other; an end-to-end run needs the other core for the server.
- * The two cores can slow each other down: a busy loop on one, touching no memory, raised
- * MariaDB's CPU per row by about 35% at times in the seventeenth session, and not at others.
- * This variant shows what the raw driver reaches while the other core is as busy as a server
- * keeps it. Context only: the ceiling stays the best of the variants with an idle core.
+ * A busy loop on the other core, touching no memory, raised MariaDB's CPU per row by about 35%
+ * at times in the seventeenth session, and not at others: MariaDB's threads and the client then
+ * share one core. This variant shows what the raw driver reaches while the other core is as
+ * busy as a server keeps it. Context only: the ceiling stays the best of the variants with an
+ * idle core.
  */
 async function occupyOneCore(): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['-e', 'process.stdout.write("spinning\\n"); for (;;);'], {
