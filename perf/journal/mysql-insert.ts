@@ -357,9 +357,10 @@ const databasePid = localDatabasePid(server.host);
 const BUSY_LOOP_MAX_S = 300;
 
 /**
- * Starts a process that spins until killed (or for BUSY_LOOP_MAX_S), and resolves once it spins. On this benchmark's
- * 2-core VM the ceiling's best variant keeps one core busy (MariaDB's writer thread) while its
- * client uses a fifth of the other; an end-to-end run needs the other core for the server.
+ * Starts a process that spins until killed (or for BUSY_LOOP_MAX_S), and resolves once it
+ * spins. On this benchmark's 2-core VM the ceiling's best variant keeps one core busy (MariaDB's
+ * writer thread) while its client uses a fifth of the other; an end-to-end run needs the other
+ * core for the server.
  * A busy loop on the other core, touching no memory, raised MariaDB's CPU per row by about 35%
  * at times in the seventeenth session, and not at others: MariaDB's threads and the client then
  * share one core. This variant shows what the raw driver reaches while the other core is as

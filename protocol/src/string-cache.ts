@@ -19,6 +19,7 @@ import { fnv1a32Bytes } from './fnv.js';
 
 /** Longer strings are decoded every time: names this long rarely repeat often enough. */
 const MAX_CACHED_BYTES = 64;
+/** Two: a miss fills the way not used last (`1 - #lastUsed[set]`). */
 const WAYS = 2;
 
 export class StringCache {

@@ -6,6 +6,18 @@ const fatal = new TextDecoder('utf-8', { fatal: true });
 const decode = (bytes: Uint8Array): string => fatal.decode(bytes);
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
+/** A decoder that counts its calls: a call is a miss of the cache. */
+function countingDecoder(): { decode: (bytes: Uint8Array) => string; calls: () => number } {
+  let calls = 0;
+  return {
+    decode: (bytes) => {
+      calls++;
+      return decode(bytes);
+    },
+    calls: () => calls,
+  };
+}
+
 test('the cache returns what decoding returns, whatever collides in its slots', () => {
   // One set of two slots, so that nearly every string evicts another; names of a few letters,
   // so that the same bytes come back often, some at other offsets of a larger buffer.
@@ -29,18 +41,14 @@ test('the cache returns what decoding returns, whatever collides in its slots', 
 
 test('strings longer than 64 bytes are decoded every time', () => {
   const cache = new StringCache(8);
-  let calls = 0;
-  const counting = (bytes: Uint8Array): string => {
-    calls++;
-    return decode(bytes);
-  };
+  const counter = countingDecoder();
   const short = encode('stream-1');
   const long = encode('x'.repeat(65));
   for (let i = 0; i < 3; i++) {
-    assert.equal(cache.get(short, 0, short.length, counting), 'stream-1');
-    assert.equal(cache.get(long, 0, long.length, counting), 'x'.repeat(65));
+    assert.equal(cache.get(short, 0, short.length, counter.decode), 'stream-1');
+    assert.equal(cache.get(long, 0, long.length, counter.decode), 'x'.repeat(65));
   }
-  assert.equal(calls, 1 + 3, 'the short name once, the long one each time');
+  assert.equal(counter.calls(), 1 + 3, 'the short name once, the long one each time');
 });
 
 test('bytes that fail to decode are not cached', () => {
@@ -52,18 +60,6 @@ test('bytes that fail to decode are not cached', () => {
   assert.equal(cache.get(valid, 0, 1, decode), 'a');
   assert.throws(() => cache.get(invalid, 0, 2, decode), TypeError);
 });
-
-/** A decoder that counts its calls: a call is a miss of the cache. */
-function countingDecoder(): { decode: (bytes: Uint8Array) => string; calls: () => number } {
-  let calls = 0;
-  return {
-    decode: (bytes) => {
-      calls++;
-      return decode(bytes);
-    },
-    calls: () => calls,
-  };
-}
 
 test('two names that share a set both stay cached; a third evicts the one used less recently', () => {
   const cache = new StringCache(2); // one set
