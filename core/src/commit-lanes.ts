@@ -180,6 +180,10 @@ export class CommitLanes implements EventRuntime {
       total.liveActors += stats.liveActors;
       total.actorRestarts += stats.actorRestarts;
       total.journalAvailable &&= stats.journalAvailable;
+      // The lanes share one writer connection, so each reports the same time.
+      if (stats.journalBusyMs !== null) {
+        total.journalBusyMs = Math.max(total.journalBusyMs ?? 0, stats.journalBusyMs);
+      }
     }
     return [total];
   }

@@ -51,4 +51,6 @@ export interface WorkerStats {
   actorRestarts: number;
   workerRestarts: number;
   journalAvailable: boolean;
+  /** `Journal.writerBusyMs` of the worker's journal, or null where the journal has none. */
+  journalBusyMs: number | null;
 }

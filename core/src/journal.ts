@@ -136,5 +136,12 @@ export interface Journal {
    */
   commit(group: CommitGroup): Promise<void>;
   readStream(stream: string, fromSeq: number, limit: number): Promise<JournalEvent[]>;
+  /**
+   * Milliseconds, since the journal was made, during which the database had this thread's
+   * writes to work on (MySQL: a statement in flight on the writer connection, which the
+   * thread's commit lanes share). Absent where the journal writes inside the calling thread
+   * (SQLite), so that the time is the thread's own.
+   */
+  writerBusyMs?(): number;
   close(): Promise<void>;
 }

@@ -252,6 +252,7 @@ export class ShardRuntime implements EventRuntime {
         actorRestarts: stats.actorRestarts,
         workerRestarts: 0,
         journalAvailable: this.#journal.isAvailable(),
+        journalBusyMs: this.#journal.writerBusyMs?.() ?? null,
       },
     ];
   }

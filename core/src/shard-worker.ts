@@ -150,6 +150,7 @@ function updateCounters(): void {
   counters[WorkerCounter.actorRestarts] = stats.actorRestarts;
   counters[WorkerCounter.liveActors] = stats.liveActors;
   counters[WorkerCounter.journalAvailable] = stats.journalAvailable ? 1 : 0;
+  counters[WorkerCounter.journalBusyMs] = stats.journalBusyMs ?? Number.NaN;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

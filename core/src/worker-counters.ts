@@ -16,11 +16,15 @@ export const WorkerCounter = {
   /** Written by the supervisor on the uWS thread, not by the worker. */
   workerRestarts: 8,
   groupsRedecided: 9,
+  /** NaN where the worker's journal does not time its writer (`WorkerStats.journalBusyMs`). */
+  journalBusyMs: 10,
 } as const;
 export type WorkerCounter = (typeof WorkerCounter)[keyof typeof WorkerCounter];
 
 const COUNTER_SLOTS = 16;
 
 export function createCounters(): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(COUNTER_SLOTS * 8));
+  const counters = new Float64Array(new SharedArrayBuffer(COUNTER_SLOTS * 8));
+  counters[WorkerCounter.journalBusyMs] = Number.NaN;
+  return counters;
 }

@@ -361,6 +361,9 @@ export class ShardWorkerPool implements EventRuntime {
         actorRestarts: c[WorkerCounter.actorRestarts]!,
         workerRestarts: c[WorkerCounter.workerRestarts]!,
         journalAvailable: slot.ready && c[WorkerCounter.journalAvailable] === 1,
+        journalBusyMs: Number.isNaN(c[WorkerCounter.journalBusyMs])
+          ? null
+          : c[WorkerCounter.journalBusyMs]!,
       };
     });
   }

@@ -31,7 +31,11 @@
  * (a client that ignores PROTOCOL.md's advice). Frames are encoded before the clock starts, so
  * the client's own encoding cost does not count against the server. Each run records the CPU
  * per event of the server, of this client and, with `--journal mysql://…`, of the local
- * database server (`mariadbd` or `mysqld`): the three share the machine's cores.
+ * database server (`mariadbd` or `mysqld`): the three share the machine's cores. With MySQL it
+ * also records `journalBusyShare`: the share of the run during which each writer connection had
+ * a statement in flight (the server's `shardline_journal_busy_seconds_sum`, averaged over the
+ * workers). Near 1, the database (or the network to it) set the pace; lower, the server was
+ * late with its next statement.
  * `--warm-up-events N` first sends N events on streams of their own, on another connection, and
  * waits for their acks: the run then measures a server whose hot code is compiled, as one that
  * has been up for a while, rather than one that compiles it during the run.
@@ -167,6 +171,24 @@ function openStream(port: number, apiKey: string | undefined): WebSocket {
   });
 }
 
+/**
+ * `shardline_journal_busy_seconds_sum` of each worker, from the server's `/metrics` (MySQL
+ * journal only): how long the database had a statement of that thread in flight.
+ */
+async function journalBusySeconds(port: number, apiKey: string | undefined): Promise<number[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+    headers: apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` },
+  });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const seconds: number[] = [];
+  for (const line of (await response.text()).split('\n')) {
+    if (line.startsWith('shardline_journal_busy_seconds_sum{')) {
+      seconds.push(Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+  }
+  return seconds;
+}
+
 function decodeReply(data: Buffer): ReturnType<typeof decodeFrame> {
   return decodeFrame(new Uint8Array(data), { maxFrameBytes: 1 << 30, maxEventsPerBatch: 1 << 20 });
 }
@@ -250,6 +272,7 @@ async function run(
   const databasePid = database === null ? null : localDatabasePid(parseMysqlServer(JOURNAL).host);
   const databaseUsage = databasePid === null ? null : measureProcess(databasePid);
   const clientCpuBefore = process.cpuUsage();
+  const busyBefore = database === null ? [] : await journalBusySeconds(server.port, server.apiKey);
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
@@ -332,6 +355,9 @@ async function run(
   });
   await done;
   const seconds = (performance.now() - start) / 1000;
+  // Each writer connection's busy share of the run: near 1, the database set the pace.
+  const busyAfter = database === null ? [] : await journalBusySeconds(server.port, server.apiKey);
+  const busyShares = busyAfter.map((after, i) => (after - (busyBefore[i] ?? 0)) / seconds);
   const usage = serverUsage?.() ?? null;
   const databaseCpu = databaseUsage?.() ?? null;
   const clientCpu = process.cpuUsage(clientCpuBefore);
@@ -366,6 +392,13 @@ async function run(
         }),
     clientCpuUsPerEvent: perEvent((clientCpu.user + clientCpu.system) / 1e6),
     ...(databaseCpu === null ? {} : { databaseCpuUsPerEvent: perEvent(databaseCpu.cpuSeconds) }),
+    ...(busyShares.length === 0
+      ? {}
+      : {
+          journalBusyShare: Number(
+            (busyShares.reduce((sum, share) => sum + share, 0) / busyShares.length).toFixed(3),
+          ),
+        }),
     ...(settling === null ? {} : { settleWaitMs: settling.waitedMs }),
     ...(startAgeMiB === null ? {} : { checkpointAgeMiBAtStart: startAgeMiB }),
     ...(RATE > 0
@@ -410,6 +443,9 @@ for (const [workers, runs] of runsByWorkers) {
       clientCpuUsPerEvent: medianOf(runs, 'clientCpuUsPerEvent'),
       ...(runs.every((r) => r['databaseCpuUsPerEvent'] !== undefined)
         ? { databaseCpuUsPerEvent: medianOf(runs, 'databaseCpuUsPerEvent') }
+        : {}),
+      ...(runs.every((r) => r['journalBusyShare'] !== undefined)
+        ? { journalBusyShare: medianOf(runs, 'journalBusyShare') }
         : {}),
       ...(RATE > 0
         ? {

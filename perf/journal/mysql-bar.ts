@@ -19,7 +19,9 @@
  * Then the ratios, from the medians over the rounds: each runtime against the best ceiling, and
  * the best end-to-end rate against the best ceiling, which is the bar (75%). The best of the
  * four is the fair ceiling: the server writes through one pipelined connection per thread, and
- * runs one thread or two. Each round's own ratio is listed too.
+ * runs one thread or two. Each round's own ratio is listed too, and for each runtime the share
+ * of the run its writer connections had a statement in flight (bench:e2e's `journalBusyShare`):
+ * near 100%, the database set the pace, not the server's turn-around between statements.
  *
  * Both steps measure warm code. Before each measurement, each ceiling's writer writes
  * `--warm-up` rows into a scratch database, and the server gets `--warm-up` events on streams
@@ -84,6 +86,8 @@ interface EndToEnd {
     ackLatencyP99Ms: number;
     serverCpuUsPerEvent: number;
     databaseCpuUsPerEvent?: number;
+    /** Share of the run with a statement in flight on each writer connection (bench:e2e). */
+    journalBusyShare?: number;
   };
 }
 /** The ceilings: the raw driver's `batch()`, serial or pipelined, on 1 or 2 connections. */
@@ -183,6 +187,7 @@ const rows = workerConfigs.map((workers) => {
     ackLatencyP99Ms: median(runs.map((m) => m.ackLatencyP99Ms)),
     serverCpuUsPerEvent: median(runs.map((m) => m.serverCpuUsPerEvent)),
     databaseCpuUsPerEvent: medianOrNull(runs.map((m) => m.databaseCpuUsPerEvent)),
+    journalBusyShare: medianOrNull(runs.map((m) => m.journalBusyShare)),
     ofEachCeiling: ceilings.map((c) => Number((eventsPerSecond / c.rowsPerSecond).toFixed(3))),
   };
 });
@@ -245,6 +250,7 @@ const markdown =
       'Events/s',
       'p50 / p99 ms',
       'CPU µs per event: server / MariaDB',
+      'Writer connection busy',
       ...ceilings.map((c) => `Of ${c.name}`),
     ],
     rows.map((r) => [
@@ -252,6 +258,7 @@ const markdown =
       formatCount(r.eventsPerSecond),
       `${r.ackLatencyP50Ms} / ${r.ackLatencyP99Ms}`,
       `${r.serverCpuUsPerEvent} / ${r.databaseCpuUsPerEvent ?? '?'}`,
+      r.journalBusyShare === null ? '?' : `${Math.round(r.journalBusyShare * 100)}%`,
       ...r.ofEachCeiling.map((ratio) => `${Math.round(ratio * 100)}%`),
     ]),
   ) +

@@ -163,7 +163,10 @@ export async function spawnServer(options: ServerProcessOptions = {}): Promise<S
   };
 }
 
-/** Makes a producer+reader API key in the data directory's key file; returns the key. */
+/**
+ * Makes a producer+reader+admin API key in the data directory's key file (admin: the benchmarks
+ * read `/metrics`); returns the key.
+ */
 export function createApiKey(dataDir: string): string {
   const output = execFileSync(
     process.execPath,
@@ -175,6 +178,8 @@ export function createApiKey(dataDir: string): string {
       'producer',
       '--role',
       'reader',
+      '--role',
+      'admin',
       '--data-dir',
       dataDir,
     ],

@@ -3,6 +3,7 @@
  * on one thread, each with its own writer connection, answering batches that span them.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, test } from 'node:test';
 import { createCommitLanes, laneOfShard, shardOf, type CommitLanes } from '../../core/index.js';
 import { decodedEvent as event } from '../../core/test/decoded-events.js';
@@ -11,7 +12,7 @@ import { parseMysqlUrl } from '../src/journal/journal-url.js';
 import { MysqlJournal, mysqlJournalOptions } from '../src/journal/mysql-journal.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './mysql-support.js';
-import { removeDir, startTestServer } from './support.js';
+import { FrameClient, makeEvents, removeDir, startTestServer } from './support.js';
 import { killWorkersMidStream, type JournalRow } from './worker-faults.js';
 
 const SHARDS = 64;
@@ -192,5 +193,47 @@ test('2 workers with 2 lanes each: a worker killed mid-stream loses nothing ackn
   } finally {
     await server.shutdown();
     removeDir(server.dataDir);
+  }
+});
+
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
+  text: string,
+) => { name: string; metrics: { value?: string; labels?: Record<string, string> }[] }[];
+
+test("/metrics has each thread's writer busy time, within the time the server was up", async () => {
+  const db = await createTestDatabase();
+  databases.push(db);
+  for (const workers of [0, 2]) {
+    const startedAt = performance.now();
+    const server = await startTestServer({ workers, journal: parseMysqlUrl(db.url) });
+    try {
+      const client = await FrameClient.connect(server.wsUrl);
+      for (let batch = 0; batch < 5; batch++) {
+        const ack = await client.append(
+          BigInt(batch + 1),
+          makeEvents(200, 20, `busy-w${workers}-b${batch}-`),
+        );
+        assert.ok(ack.results.status.every((s) => s === Status.ok));
+      }
+      await client.close();
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const upMs = performance.now() - startedAt;
+      const busy = parsePrometheus(text).find(
+        (f) => f.name === 'shardline_journal_busy_seconds_sum',
+      );
+      assert.ok(busy, 'shardline_journal_busy_seconds_sum is exported');
+      assert.deepEqual(
+        busy.metrics.map((m) => m.labels?.['worker']).sort(),
+        workers === 0 ? ['0'] : ['0', '1'],
+      );
+      for (const m of busy.metrics) {
+        const seconds = Number(m.value);
+        assert.ok(seconds > 0, `worker ${m.labels?.['worker']} has no busy time`);
+        assert.ok(seconds * 1000 <= upMs, `busy ${seconds} s within ${upMs} ms of uptime`);
+      }
+    } finally {
+      await server.shutdown();
+      removeDir(server.dataDir);
+    }
   }
 });

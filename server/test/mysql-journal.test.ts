@@ -539,3 +539,38 @@ describe('commit lanes sharing one writer connection', () => {
     assert.equal(mostCommitsInFlight, 1);
   });
 });
+
+describe("the writer's busy time", () => {
+  test('grows while statements are in flight, never beyond the wall time, and not while idle', async () => {
+    const db = await database();
+    const lanes = laneJournals(mysqlJournalOptions(parseMysqlUrl(db.url), { logLevel: 'silent' }), {
+      log: silent,
+    });
+    const pair = [lanes(), lanes()] as const;
+    journals.push(...pair);
+    for (const journal of pair) await journal.open(16);
+    const before = pair[0].writerBusyMs();
+    const startedAt = performance.now();
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        pair.map((journal, lane) => {
+          const group: JournalEvent[] = [];
+          for (let i = 0; i < 300; i++) {
+            group.push(row(`busy${lane}-${i % 7}`, round * 300 + i + 1, lane, round * 300 + i + 1));
+          }
+          return journal.commit({ events: group, snapshots: [] });
+        }),
+      );
+    }
+    const wallMs = performance.now() - startedAt;
+    const busyMs = pair[0].writerBusyMs() - before;
+    // The lanes share one writer, so they report one time.
+    assert.equal(pair[1].writerBusyMs(), pair[0].writerBusyMs());
+    assert.ok(busyMs > 0, 'no busy time after 20 committed groups');
+    assert.ok(busyMs <= wallMs, `busy ${busyMs} ms within ${wallMs} ms of wall time`);
+    // Nothing in flight: an idle connection is not busy.
+    const idleFrom = pair[0].writerBusyMs();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(pair[0].writerBusyMs(), idleFrom);
+  });
+});

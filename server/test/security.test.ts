@@ -362,6 +362,9 @@ describe('authentication, authorisation and rate limits', () => {
     ]) {
       assert.ok(names.has(name), `${name} is exported`);
     }
+    // Only the MySQL journal has a writer connection to time (mysql-commit-lanes.test.ts).
+    const busy = before.find((f) => f.name === 'shardline_journal_busy_seconds_sum');
+    assert.equal(busy?.metrics.length ?? 0, 0);
     const client = await FrameClient.connect(server.wsUrl, keys['producerB']);
     await client.append(1n, makeEvents(50, 5, 'metrics-'));
     await client.close();

@@ -445,6 +445,11 @@ export class MysqlJournal implements Journal {
     return this.#server;
   }
 
+  /** Shared with the other lanes of this thread, as their writer connection is. */
+  writerBusyMs(): number {
+    return this.#writer.busyMs();
+  }
+
   /** The writer connection's counts include those of the lanes sharing it. */
   get stats(): MysqlJournalStats {
     const writer = this.#writer.pool.stats;
@@ -908,7 +913,7 @@ export class MysqlJournal implements Journal {
     // BEGIN is not awaited on its own: the driver pipelines it with the first INSERT, saving a
     // round trip per group. The server runs them in order; a BEGIN that fails fails the INSERT.
     const inserted = Promise.all([
-      conn.beginTransaction(),
+      this.#writer.track(conn.beginTransaction()),
       this.#sendStatements(conn, events, 0, ends),
     ]);
     if (pipelined) {
@@ -928,7 +933,7 @@ export class MysqlJournal implements Journal {
     }
     // One COMMIT in flight per connection: another lane's, sent before, must have answered.
     await this.#writer.previousCommit(conn);
-    const committed = conn.commit();
+    const committed = this.#writer.track(conn.commit());
     this.#writer.commitSent(conn, committed);
     // The next lane's BEGIN may now follow this COMMIT.
     handOver();
@@ -1038,16 +1043,14 @@ export class MysqlJournal implements Journal {
     for (let i = 0; i < count; i++) {
       const end = ends[i]!;
       if (multiRow) {
-        await conn.execute(
-          this.#multiRowStatement(end - start),
-          this.#rowParams(events, start, end),
+        await this.#writer.track(
+          conn.execute(this.#multiRowStatement(end - start), this.#rowParams(events, start, end)),
         );
       } else {
         const rows = this.#rowArrays(events, start, end);
         try {
-          await conn.batch(
-            `INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`,
-            rows,
+          await this.#writer.track(
+            conn.batch(`INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`, rows),
           );
         } finally {
           // Kept arrays must not pin the frames that the rows' ids and payloads view.
@@ -1115,14 +1118,16 @@ export class MysqlJournal implements Journal {
       // A snapshot only moves forward. The assignments run left to right and `seq` is
       // compared before it is overwritten, so it comes last. (VALUES() is deprecated on
       // MySQL 8.0.20+ but is the only form both servers accept.)
-      await conn.query(
-        `INSERT INTO snapshots (stream, seq, state, created_at)
-         VALUES ${new Array<string>(end - start).fill('(?,?,?,?)').join(',')}
-         ON DUPLICATE KEY UPDATE
-           state = IF(VALUES(seq) > seq, VALUES(state), state),
-           created_at = IF(VALUES(seq) > seq, VALUES(created_at), created_at),
-           seq = GREATEST(seq, VALUES(seq))`,
-        params,
+      await this.#writer.track(
+        conn.query(
+          `INSERT INTO snapshots (stream, seq, state, created_at)
+           VALUES ${new Array<string>(end - start).fill('(?,?,?,?)').join(',')}
+           ON DUPLICATE KEY UPDATE
+             state = IF(VALUES(seq) > seq, VALUES(state), state),
+             created_at = IF(VALUES(seq) > seq, VALUES(created_at), created_at),
+             seq = GREATEST(seq, VALUES(seq))`,
+          params,
+        ),
       );
       start = end;
     }

@@ -16,6 +16,10 @@
  * A lane holds the connection (the pool's only one) from its BEGIN until its COMMIT is sent,
  * so no statement of another lane ever lands inside its transaction. It sends that COMMIT only
  * once the COMMIT before it answered: one commit in flight per connection.
+ *
+ * The writer also times how long the database had work from this thread: a statement sent
+ * and not yet answered (`busyMs`). Under load, its share of wall time says who sets the pace:
+ * near 1, the database; lower, the server was late with its next statement.
  */
 import type { Connection, ConnectionConfig } from 'mariadb';
 import { MysqlConnectionPool } from './mysql-pool.js';
@@ -30,6 +34,12 @@ export class MysqlWriter {
   readonly #prepared = new WeakSet<Connection>();
   /** Journals writing through this connection; the last to close ends it. */
   #users = 0;
+  /** Statements sent through `track` and not settled yet. */
+  #inFlight = 0;
+  /** When `#inFlight` last rose from 0 (performance.now()). */
+  #busySince = 0;
+  /** Milliseconds with a statement in flight, up to `#busySince` while one is. */
+  #busyMs = 0;
 
   constructor(config: ConnectionConfig) {
     this.pool = new MysqlConnectionPool(config, 1);
@@ -52,6 +62,22 @@ export class MysqlWriter {
 
   isPrepared(conn: Connection): boolean {
     return this.#prepared.has(conn);
+  }
+
+  /** Counts `statement`, just handed to the driver, as in flight until it settles. */
+  track<T>(statement: Promise<T>): Promise<T> {
+    if (this.#inFlight++ === 0) this.#busySince = performance.now();
+    statement.then(this.#settled, this.#settled);
+    return statement;
+  }
+
+  readonly #settled = (): void => {
+    if (--this.#inFlight === 0) this.#busyMs += performance.now() - this.#busySince;
+  };
+
+  /** Milliseconds, since this writer was made, during which a statement was in flight. */
+  busyMs(): number {
+    return this.#inFlight === 0 ? this.#busyMs : this.#busyMs + performance.now() - this.#busySince;
   }
 
   /** Resolves once the COMMIT last sent on `conn` answered (at once if there was none). */

@@ -77,7 +77,7 @@ export class ServerMetrics {
     const perWorker = (
       name: string,
       help: string,
-      read: (s: ReturnType<EventRuntime['workerStats']>[number]) => number,
+      read: (s: ReturnType<EventRuntime['workerStats']>[number]) => number | null,
     ): void => {
       new Gauge({
         name,
@@ -85,8 +85,10 @@ export class ServerMetrics {
         labelNames: ['worker'],
         registers,
         collect() {
-          for (const stats of runtime.workerStats())
-            this.set({ worker: String(stats.worker) }, read(stats));
+          for (const stats of runtime.workerStats()) {
+            const value = read(stats);
+            if (value !== null) this.set({ worker: String(stats.worker) }, value);
+          }
         },
       });
     };
@@ -139,6 +141,11 @@ export class ServerMetrics {
       'shardline_journal_commit_last_seconds',
       'Duration of the last group commit',
       (s) => s.commitLatencyLastMs / 1000,
+    );
+    perWorker(
+      'shardline_journal_busy_seconds_sum',
+      'MySQL: time the database had a statement of the worker in flight on its writer connection. Under load, a rate near 1 means the database sets the pace',
+      (s) => (s.journalBusyMs === null ? null : s.journalBusyMs / 1000),
     );
     perWorker('shardline_journal_group_events_avg', 'Average events per group commit', (s) =>
       s.groupsCommitted === 0 ? 0 : s.eventsProcessed / s.groupsCommitted,
