@@ -55,6 +55,7 @@ import {
   decodeFrame,
   encodeAppendBatch,
   Status,
+  type DecodedBatchAck,
   type EventInput,
 } from '../../protocol/index.js';
 import { describeEventIds, eventIdSource, parseEventIdKind } from '../lib/event-ids.js';
@@ -194,6 +195,72 @@ function decodeReply(data: Buffer): ReturnType<typeof decodeFrame> {
 }
 
 /**
+ * Sends `frames` on `socket`, keeping the server's credit window full, and resolves once every
+ * batch is acked, with the time the window opened (the run's start). Flat out (`rate` 0) a
+ * batch is due when the window lets it go; at a fixed rate, batch n is due at
+ * start + n * interval, and `onSent` gets how late it left (µs). `onAck` gets each ack, the
+ * time its batch was due and the run's start. The warm-up and the measured run both send
+ * through here. An error frame from the server, or the connection closing before the last ack,
+ * ends the run with the reason instead of leaving it waiting.
+ */
+function streamFrames(
+  socket: WebSocket,
+  frames: Uint8Array[],
+  rate: number,
+  onAck: (ack: DecodedBatchAck, dueMs: number, startMs: number) => void,
+  onSent: (lagUs: number) => void = () => {},
+): Promise<number> {
+  const sentAt = new Float64Array(frames.length + 1);
+  const batchIntervalMs = rate > 0 ? (BATCH / rate) * 1000 : 0;
+  let window = 0;
+  let next = 0;
+  let acked = 0;
+  let start = 0;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  return new Promise<number>((resolve, reject) => {
+    const wake = (): void => {
+      timer = null;
+      pump();
+    };
+    const pump = (): void => {
+      const now = performance.now();
+      while (next < frames.length && next - acked < window) {
+        const due = rate > 0 ? start + next * batchIntervalMs : now;
+        if (due > now) break;
+        sentAt[next + 1] = due;
+        if (rate > 0) onSent(Math.max(1, Math.round((now - due) * 1000)));
+        socket.send(frames[next++]!);
+      }
+      if (rate > 0 && next < frames.length && timer === null) {
+        // setTimeout fires up to a few ms late, and that lateness would count as server
+        // latency: sleep until shortly before the batch is due, then poll the event loop.
+        const wait = start + next * batchIntervalMs - performance.now();
+        timer =
+          wait > TIMER_SLACK_MS ? setTimeout(wake, wait - TIMER_SLACK_MS) : setImmediate(wake);
+      }
+    };
+    socket.on('message', (data: Buffer) => {
+      const frame = decodeReply(data);
+      if (frame.body === 'credit') {
+        if (window === 0) start = performance.now();
+        window = frame.window;
+        pump();
+      } else if (frame.body === 'batch_ack') {
+        onAck(frame, sentAt[Number(frame.batchId)]!, start);
+        if (++acked === frames.length) resolve(start);
+        else pump();
+      } else if (frame.body === 'error') {
+        reject(new Error(`the server answered ${frame.code}: ${frame.message}`));
+      }
+    });
+    socket.once('error', reject);
+    socket.once('close', (code: number, reason: Buffer) => {
+      reject(new Error(`the server closed the connection (${code} ${reason.toString()})`));
+    });
+  });
+}
+
+/**
  * `--warm-up-events`: sends `frames` on a connection of their own, flat out, and waits for every
  * ack before the measured run starts. A fresh server compiles its hot code (the gateway, the
  * actors, the journal and the driver) while the first few hundred thousand events pass; a
@@ -206,26 +273,9 @@ async function warmUp(
   frames: Uint8Array[],
 ): Promise<void> {
   const socket = openStream(port, apiKey);
-  let window = 0;
-  let next = 0;
-  let acked = 0;
   let okEvents = 0;
-  await new Promise<void>((resolve, reject) => {
-    const pump = (): void => {
-      while (next < frames.length && next - acked < window) socket.send(frames[next++]!);
-    };
-    socket.on('message', (data: Buffer) => {
-      const frame = decodeReply(data);
-      if (frame.body === 'credit') {
-        window = frame.window;
-        pump();
-      } else if (frame.body === 'batch_ack') {
-        for (const status of frame.results.status) if (status === Status.ok) okEvents++;
-        if (++acked === frames.length) resolve();
-        else pump();
-      }
-    });
-    socket.once('error', reject);
+  await streamFrames(socket, frames, 0, (ack) => {
+    for (const status of ack.results.status) if (status === Status.ok) okEvents++;
   });
   socket.close();
   if (okEvents !== frames.length * BATCH) {
@@ -291,69 +341,32 @@ async function run(
     highestTrackableValue: 60_000_000,
     numberOfSignificantValueDigits: 3,
   });
-  const sentAt = new Float64Array(frames.length + 1);
   /** Each batch's ack latency in ms, by batch id (fixed rate only). */
   const latencyMs = new Float64Array(RATE > 0 ? frames.length + 1 : 0);
   const clientBatches: ClientBatch[] = [];
-  let window = 0;
-  let next = 0;
-  let acked = 0;
   let okEvents = 0;
-  let start = 0;
-  const done = new Promise<void>((resolve, reject) => {
-    const batchIntervalMs = RATE > 0 ? (BATCH / RATE) * 1000 : 0;
-    let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-    const wake = (): void => {
-      timer = null;
-      pump();
-    };
-    const pump = (): void => {
-      const now = performance.now();
-      while (next < frames.length && next - acked < window) {
-        // At a fixed rate, a batch is due at start + n * interval; it is timed from then.
-        const due = RATE > 0 ? start + next * batchIntervalMs : now;
-        if (due > now) break;
-        sentAt[next + 1] = due;
-        if (RATE > 0) sendLag.recordValue(Math.max(1, Math.round((now - due) * 1000)));
-        socket.send(frames[next++]!);
+  const start = await streamFrames(
+    socket,
+    frames,
+    RATE,
+    (ack, due, startMs) => {
+      const latencyUs = Math.max(1, Math.round((performance.now() - due) * 1000));
+      histogram.recordValue(latencyUs);
+      if (RATE > 0) {
+        if (due - startMs >= WARMUP_MS) steady.recordValue(latencyUs);
+        latencyMs[Number(ack.batchId)] = latencyUs / 1000;
       }
-      if (RATE > 0 && next < frames.length && timer === null) {
-        // setTimeout fires up to a few ms late, and that lateness would count as server
-        // latency: sleep until shortly before the batch is due, then poll the event loop.
-        const wait = start + next * batchIntervalMs - performance.now();
-        timer =
-          wait > TIMER_SLACK_MS ? setTimeout(wake, wait - TIMER_SLACK_MS) : setImmediate(wake);
+      if (traceDir !== null) {
+        clientBatches.push({
+          batchId: Number(ack.batchId),
+          dueAt: performance.timeOrigin + due,
+          ackedAt: performance.timeOrigin + due + latencyUs / 1000,
+        });
       }
-    };
-    socket.on('message', (data: Buffer) => {
-      const frame = decodeReply(data);
-      if (frame.body === 'credit') {
-        window = frame.window;
-        start = performance.now();
-        pump();
-      } else if (frame.body === 'batch_ack') {
-        const due = sentAt[Number(frame.batchId)]!;
-        const latencyUs = Math.max(1, Math.round((performance.now() - due) * 1000));
-        histogram.recordValue(latencyUs);
-        if (RATE > 0) {
-          if (due - start >= WARMUP_MS) steady.recordValue(latencyUs);
-          latencyMs[Number(frame.batchId)] = latencyUs / 1000;
-        }
-        if (traceDir !== null) {
-          clientBatches.push({
-            batchId: Number(frame.batchId),
-            dueAt: performance.timeOrigin + due,
-            ackedAt: performance.timeOrigin + due + latencyUs / 1000,
-          });
-        }
-        for (const status of frame.results.status) if (status === Status.ok) okEvents++;
-        if (++acked === frames.length) resolve();
-        else pump();
-      }
-    });
-    socket.once('error', reject);
-  });
-  await done;
+      for (const status of ack.results.status) if (status === Status.ok) okEvents++;
+    },
+    (lagUs) => sendLag.recordValue(lagUs),
+  );
   const seconds = (performance.now() - start) / 1000;
   // Each writer connection's busy share of the run: near 1, the database set the pace.
   const busyAfter = database === null ? [] : await journalBusySeconds(server.port, server.apiKey);
