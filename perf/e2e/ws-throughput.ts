@@ -196,7 +196,8 @@ function decodeReply(data: Buffer): ReturnType<typeof decodeFrame> {
 
 /**
  * Sends `frames` on `socket`, keeping the server's credit window full, and resolves once every
- * batch is acked, with the time the window opened (the run's start). Flat out (`rate` 0) a
+ * batch is acked, with the time the window opened (the run's start) and how many events were
+ * acked `ok`. Flat out (`rate` 0) a
  * batch is due when the window lets it go; at a fixed rate, batch n is due at
  * start + n * interval, and `onSent` gets how late it left (µs). `onAck` gets each ack, the
  * time its batch was due and the run's start. The warm-up and the measured run both send
@@ -207,17 +208,18 @@ function streamFrames(
   socket: WebSocket,
   frames: Uint8Array[],
   rate: number,
-  onAck: (ack: DecodedBatchAck, dueMs: number, startMs: number) => void,
+  onAck: (ack: DecodedBatchAck, dueMs: number, startMs: number) => void = () => {},
   onSent: (lagUs: number) => void = () => {},
-): Promise<number> {
+): Promise<{ startMs: number; okEvents: number }> {
   const sentAt = new Float64Array(frames.length + 1);
   const batchIntervalMs = rate > 0 ? (BATCH / rate) * 1000 : 0;
   let window = 0;
   let next = 0;
   let acked = 0;
+  let okEvents = 0;
   let start = 0;
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  return new Promise<number>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const wake = (): void => {
       timer = null;
       pump();
@@ -246,8 +248,9 @@ function streamFrames(
         window = frame.window;
         pump();
       } else if (frame.body === 'batch_ack') {
+        for (const status of frame.results.status) if (status === Status.ok) okEvents++;
         onAck(frame, sentAt[Number(frame.batchId)]!, start);
-        if (++acked === frames.length) resolve(start);
+        if (++acked === frames.length) resolve({ startMs: start, okEvents });
         else pump();
       } else if (frame.body === 'error') {
         reject(new Error(`the server answered ${frame.code}: ${frame.message}`));
@@ -273,10 +276,7 @@ async function warmUp(
   frames: Uint8Array[],
 ): Promise<void> {
   const socket = openStream(port, apiKey);
-  let okEvents = 0;
-  await streamFrames(socket, frames, 0, (ack) => {
-    for (const status of ack.results.status) if (status === Status.ok) okEvents++;
-  });
+  const { okEvents } = await streamFrames(socket, frames, 0);
   socket.close();
   if (okEvents !== frames.length * BATCH) {
     throw new Error(`warm-up: only ${okEvents} of ${frames.length * BATCH} events were ok`);
@@ -344,8 +344,7 @@ async function run(
   /** Each batch's ack latency in ms, by batch id (fixed rate only). */
   const latencyMs = new Float64Array(RATE > 0 ? frames.length + 1 : 0);
   const clientBatches: ClientBatch[] = [];
-  let okEvents = 0;
-  const start = await streamFrames(
+  const { startMs: start, okEvents } = await streamFrames(
     socket,
     frames,
     RATE,
@@ -363,7 +362,6 @@ async function run(
           ackedAt: performance.timeOrigin + due + latencyUs / 1000,
         });
       }
-      for (const status of ack.results.status) if (status === Status.ok) okEvents++;
     },
     (lagUs) => sendLag.recordValue(lagUs),
   );
