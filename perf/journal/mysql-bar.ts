@@ -21,7 +21,9 @@
  * four is the fair ceiling: the server writes through one pipelined connection per thread, and
  * runs one thread or two. Each round's own ratio is listed too, and for each runtime the share
  * of the run its writer connections had a statement in flight (bench:e2e's `journalBusyShare`):
- * near 100%, the database set the pace, not the server's turn-around between statements.
+ * near 100%, the database set the pace, not the server's turn-around between statements. And
+ * the rate at which the CPU that the server, MariaDB and the client each spent per event would
+ * keep every core busy: what the machine allows at those costs, whatever the overlap.
  *
  * Both steps measure warm code. Before each measurement, each ceiling's writer writes
  * `--warm-up` rows into a scratch database, and the server gets `--warm-up` events on streams
@@ -40,6 +42,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { machineInfo } from '../lib/machine.js';
 import { DEFAULT_MYSQL_URL } from '../lib/mariadb.js';
 import {
@@ -86,6 +89,7 @@ interface EndToEnd {
     ackLatencyP99Ms: number;
     serverCpuUsPerEvent: number;
     databaseCpuUsPerEvent?: number;
+    clientCpuUsPerEvent?: number;
     /** Share of the run with a statement in flight on each writer connection (bench:e2e). */
     journalBusyShare?: number;
   };
@@ -176,17 +180,32 @@ const busyCore = {
   rowsPerSecond: medianOrNull(rounds.map((r) => r.busyCore?.medianRowsPerSecond)),
   databaseCpuUsPerRow: medianOrNull(rounds.map((r) => r.busyCore?.databaseCpuUsPerRow)),
 };
+const CORES = availableParallelism();
 const workerConfigs = rounds[0]!.endToEnd.map((c) => c.workers);
 const rows = workerConfigs.map((workers) => {
   const runs = rounds.map((r) => r.endToEnd.find((c) => c.workers === workers)!.median);
   const eventsPerSecond = median(runs.map((m) => m.eventsPerSecond));
+  const serverCpuUsPerEvent = median(runs.map((m) => m.serverCpuUsPerEvent));
+  const databaseCpuUsPerEvent = medianOrNull(runs.map((m) => m.databaseCpuUsPerEvent));
+  const clientCpuUsPerEvent = medianOrNull(runs.map((m) => m.clientCpuUsPerEvent));
+  // The rate at which the server, MariaDB and the client, at the CPU each spent per event in
+  // this run, would keep every core of the machine busy: an upper bound at these costs. Below
+  // 75% of the best ceiling, no amount of overlap or waiting less reaches the bar; only a lower
+  // cost per event does.
+  const cpuUsPerEvent =
+    databaseCpuUsPerEvent === null || clientCpuUsPerEvent === null
+      ? null
+      : serverCpuUsPerEvent + databaseCpuUsPerEvent + clientCpuUsPerEvent;
   return {
     runtime: workers === 0 ? 'single-threaded' : `${workers} workers`,
     eventsPerSecond,
     ackLatencyP50Ms: median(runs.map((m) => m.ackLatencyP50Ms)),
     ackLatencyP99Ms: median(runs.map((m) => m.ackLatencyP99Ms)),
-    serverCpuUsPerEvent: median(runs.map((m) => m.serverCpuUsPerEvent)),
-    databaseCpuUsPerEvent: medianOrNull(runs.map((m) => m.databaseCpuUsPerEvent)),
+    serverCpuUsPerEvent,
+    databaseCpuUsPerEvent,
+    clientCpuUsPerEvent,
+    allCoresBusyEventsPerSecond:
+      cpuUsPerEvent === null ? null : Math.round((CORES * 1e6) / cpuUsPerEvent),
     journalBusyShare: medianOrNull(runs.map((m) => m.journalBusyShare)),
     ofEachCeiling: ceilings.map((c) => Number((eventsPerSecond / c.rowsPerSecond).toFixed(3))),
   };
@@ -204,6 +223,7 @@ const summary = {
   benchmark: 'mysql-bar',
   command: commandLine('bench:mysql-bar'),
   machine: machineInfo(),
+  coresForTheBound: CORES,
   workload: {
     events: Number(values.events),
     rounds: ROUNDS,
@@ -249,7 +269,8 @@ const markdown =
       'Runtime',
       'Events/s',
       'p50 / p99 ms',
-      'CPU µs per event: server / MariaDB',
+      'CPU µs per event: server / MariaDB / client',
+      `All ${CORES} cores busy at these costs`,
       'Writer connection busy',
       ...ceilings.map((c) => `Of ${c.name}`),
     ],
@@ -257,7 +278,10 @@ const markdown =
       r.runtime,
       formatCount(r.eventsPerSecond),
       `${r.ackLatencyP50Ms} / ${r.ackLatencyP99Ms}`,
-      `${r.serverCpuUsPerEvent} / ${r.databaseCpuUsPerEvent ?? '?'}`,
+      `${r.serverCpuUsPerEvent} / ${r.databaseCpuUsPerEvent ?? '?'} / ${r.clientCpuUsPerEvent ?? '?'}`,
+      r.allCoresBusyEventsPerSecond === null
+        ? '?'
+        : `${formatCount(r.allCoresBusyEventsPerSecond)} (${Math.round((r.allCoresBusyEventsPerSecond / bestCeiling) * 100)}% of the best ceiling)`,
       r.journalBusyShare === null ? '?' : `${Math.round(r.journalBusyShare * 100)}%`,
       ...r.ofEachCeiling.map((ratio) => `${Math.round(ratio * 100)}%`),
     ]),
