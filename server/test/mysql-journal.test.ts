@@ -15,6 +15,7 @@ import { prng } from '../../core/test/prng.js';
 import { JournalConflictError, type JournalEvent } from '../../core/index.js';
 import { parseMysqlUrl } from '../src/journal/journal-url.js';
 import {
+  chooseInsertStrategy,
   InsertStrategy,
   laneJournals,
   MysqlJournal,
@@ -156,6 +157,103 @@ describe('mysql journal', () => {
       assert.deepEqual(stored[count - 1]!.payload, events[count - 1]!.payload);
     });
   }
+
+  test('the bulk command only where the server and the driver allow it; multi-row otherwise', () => {
+    const moved = "the mariadb driver's bulk command is not where this build expects it";
+    assert.equal(chooseInsertStrategy('auto', true, null), InsertStrategy.batch);
+    assert.equal(chooseInsertStrategy('auto', true, moved), InsertStrategy.multiRow);
+    assert.equal(chooseInsertStrategy('auto', false, null), InsertStrategy.multiRow);
+    assert.equal(
+      chooseInsertStrategy(InsertStrategy.multiRow, true, null),
+      InsertStrategy.multiRow,
+    );
+    for (const [bulkServer, problem] of [
+      [true, moved],
+      [false, null],
+    ] as const) {
+      assert.throws(
+        () => chooseInsertStrategy(InsertStrategy.batch, bulkServer, problem),
+        (error: Error & { code?: string }) =>
+          error.code === 'ERR_CONFIG' && error.message.includes(problem ?? 'not MariaDB 10.2.7'),
+      );
+    }
+  });
+
+  // The batch strategy sends rows the journal encodes itself (mysql-bulk-rows.ts): each length
+  // prefix size (1, 3 and 4 bytes), UTF-8 longer than its string, and integers past 32 bits and
+  // below zero. The multi-row strategy, through the driver's own encoding, is the reference.
+  for (const insertStrategy of [InsertStrategy.batch, InsertStrategy.multiRow]) {
+    test(`values read back as written at every length prefix and integer size (${insertStrategy})`, async () => {
+      const db = await database();
+      const journal = journalFor(db.url, { insertStrategy });
+      await journal.open(16);
+      const event = (
+        n: number,
+        fields: Partial<JournalEvent> & Pick<JournalEvent, 'seq' | 'offset'>,
+      ): JournalEvent => ({
+        shard: n % 16,
+        stream: `edge-${n}`,
+        id: randomBytes(16),
+        type: 'T',
+        timestamp: 0,
+        correlationId: null,
+        contentType: 0,
+        payload: randomBytes(8),
+        ...fields,
+      });
+      const events = [
+        event(0, { seq: 1, offset: 2 ** 31 - 1, timestamp: -1, payload: Buffer.alloc(0) }),
+        event(1, { seq: 2 ** 31, offset: 2 ** 31, timestamp: -(2 ** 32) - 5, correlationId: '' }),
+        event(2, {
+          seq: 2 ** 32,
+          offset: 2 ** 32,
+          timestamp: 2 ** 53 - 1,
+          stream: 'é'.repeat(100), // 200 bytes, the column's size, from 100 characters
+          type: 'x'.repeat(250),
+          payload: randomBytes(250),
+          contentType: 65_535,
+        }),
+        event(3, {
+          seq: 2 ** 53 - 1,
+          offset: 2 ** 53 - 1,
+          type: 'x'.repeat(251),
+          correlationId: 'c'.repeat(255),
+          payload: randomBytes(251),
+        }),
+        event(4, { seq: 7, offset: 1, type: 'ü'.repeat(400), payload: randomBytes(65_535) }),
+        event(5, { seq: 8, offset: 2, timestamp: Date.now(), payload: randomBytes(65_536) }),
+        event(6, {
+          seq: 9,
+          offset: 3,
+          correlationId: 'ø'.repeat(100),
+          payload: randomBytes(70_000),
+        }),
+      ];
+      await journal.commit({ events, snapshots: [] });
+      for (const written of events) {
+        const [read, ...more] = await journal.readStream(written.stream, written.seq, 10);
+        assert.equal(more.length, 0);
+        assert.deepEqual(
+          { ...read!, id: Buffer.from(read!.id), payload: Buffer.from(read!.payload) },
+          { ...written, id: Buffer.from(written.id), payload: Buffer.from(written.payload) },
+        );
+      }
+    });
+  }
+
+  test('a number that is not a safe integer fails its event alone, not rounded', async () => {
+    const db = await database();
+    const journal = journalFor(db.url);
+    await journal.open(16);
+    const good = row('safe', 1, 1, 1);
+    const rounded = { ...row('unsafe', 1, 2, 1), timestamp: 1.5 };
+    await assert.rejects(journal.commit({ events: [good, rounded], snapshots: [] }), (error) => {
+      assert.ok(error instanceof JournalConflictError);
+      assert.deepEqual(error.rows, [1]);
+      return true;
+    });
+    assert.equal((await journal.readStream('unsafe', 1, 10)).length, 0);
+  });
 
   test('with migrate off, an empty database refuses to open until `migrate` ran', async () => {
     const db = await database();

@@ -9,8 +9,9 @@
  *
  * Group commit: one transaction per group. The events go in as few INSERT statements as fit
  * below the server's `max_allowed_packet` (read at `open`), either as multi-row INSERTs
- * through prepared statements or as one `batch()` (MariaDB's bulk protocol), chosen per server
- * at `open`: see docs/decisions/0003-mysql-insert-strategy.md. The commit resolves only after
+ * through prepared statements or as one `batch()` (MariaDB's bulk protocol) of rows this
+ * journal encodes itself, chosen per server at `open`: see docs/decisions/0003 and 0011. The
+ * commit resolves only after
  * COMMIT returned. A group that is one INSERT and nothing else sends its COMMIT right behind the
  * INSERT, without waiting for its answer: a statement that fails leaves nothing behind, so that
  * COMMIT then commits nothing (decision 0010).
@@ -57,13 +58,14 @@ import {
   readSchemaVersion,
 } from './mysql-migrations.js';
 import { connect, MysqlConnectionPool, withDeadline } from './mysql-pool.js';
+import { bulkRowsProblem, bulkValues, encodeRows } from './mysql-bulk-rows.js';
 import { MysqlWriter } from './mysql-writer.js';
 
 /** How a group's events are written. */
 export const InsertStrategy = {
   /** `INSERT … VALUES (…), (…), …` through prepared statements (any server). */
   multiRow: 'multi-row',
-  /** `batch()`: one bulk command on MariaDB ≥ 10.2.7; one execute per row on MySQL. */
+  /** `batch()` of rows this journal encodes (`mysql-bulk-rows.ts`): MariaDB ≥ 10.2.7 only. */
   batch: 'batch',
 } as const;
 export type InsertStrategy = (typeof InsertStrategy)[keyof typeof InsertStrategy];
@@ -253,6 +255,16 @@ function malformation(event: JournalEvent): string | null {
     return 'has no stream or type';
   }
   if (!(event.payload instanceof Uint8Array)) return 'has no payload bytes';
+  // Bound as they are, never rounded: a bulk row writes them as 64-bit integers.
+  if (
+    !Number.isSafeInteger(event.shard) ||
+    !Number.isSafeInteger(event.offset) ||
+    !Number.isSafeInteger(event.seq) ||
+    !Number.isSafeInteger(event.timestamp) ||
+    !Number.isSafeInteger(event.contentType)
+  ) {
+    return 'has a shard, offset, seq, timestamp or content type that is not a safe integer';
+  }
   return null;
 }
 
@@ -260,9 +272,24 @@ function isRowError(error: unknown): boolean {
   return error instanceof BadRowError || ROW_ERRNOS.has((error as SqlError).errno);
 }
 
-/** Whether the driver binds `n` as an INT (else as a DOUBLE). */
-function isInt32(n: number): boolean {
-  return Number.isInteger(n) && n >= -2147483648 && n < 2147483647;
+/**
+ * The insert strategy for a server: the one asked for, or with `auto` the bulk command wherever
+ * the server (MariaDB 10.2.7 or later) and this build's driver (`bulkRowsProblem`) allow it, else
+ * multi-row INSERTs. Asking for `batch` where it cannot run is a configuration error.
+ */
+export function chooseInsertStrategy(
+  requested: InsertStrategy | 'auto',
+  bulkServer: boolean,
+  driverProblem: string | null = bulkRowsProblem,
+): InsertStrategy {
+  const problem = bulkServer ? driverProblem : 'the server is not MariaDB 10.2.7 or later';
+  if (requested === InsertStrategy.batch && problem !== null) {
+    throw new ShardlineError('ERR_CONFIG', `the batch insert strategy cannot run: ${problem}`, {
+      fatal: true,
+    });
+  }
+  if (requested !== 'auto') return requested;
+  return problem === null ? InsertStrategy.batch : InsertStrategy.multiRow;
 }
 
 /** An error after which nothing of the group stays, and the group may be tried again. */
@@ -370,8 +397,6 @@ export class MysqlJournal implements Journal {
   #transientRetries = 0;
   #pipelinedGroups = 0;
   readonly #multiRowSql = new Map<number, string>();
-  /** `batch()` row arrays, reused by every group (see `#rowArrays`). */
-  readonly #keptRows: unknown[][] = [];
 
   /**
    * `writer`: the writer connection of another journal of this thread to share (see
@@ -528,12 +553,10 @@ export class MysqlJournal implements Journal {
     const [row] = await conn.query<{ packet: number }[]>('SELECT @@max_allowed_packet AS packet');
     const maxAllowedPacketBytes = Number(row!.packet);
     const bulk = mariadbServer && info.hasMinVersion(10, 2, 7);
-    const insertStrategy =
-      this.#options.insertStrategy === 'auto'
-        ? bulk
-          ? InsertStrategy.batch
-          : InsertStrategy.multiRow
-        : this.#options.insertStrategy;
+    const insertStrategy = chooseInsertStrategy(this.#options.insertStrategy, bulk);
+    if (bulk && bulkRowsProblem !== null) {
+      this.#log.warn({ reason: bulkRowsProblem }, 'journal writes multi-row INSERTs, not bulk');
+    }
     this.#server = {
       version: info.serverVersion.raw,
       mariadb: mariadbServer,
@@ -861,34 +884,15 @@ export class MysqlJournal implements Journal {
    * Whether the group's COMMIT may follow its INSERT before the INSERT answered. Only when that
    * INSERT is one statement on the server and nothing else is in the transaction: a statement
    * that fails is undone whole, so that COMMIT then commits nothing. Hence:
-   * - one `batch()` and no snapshots;
-   * - rows whose numbers bind alike (the driver starts a new bulk command, a statement of its
-   *   own, where a number column switches between INT and DOUBLE);
+   * - one `batch()` and no snapshots (its rows' column types are fixed, so it is one bulk
+   *   command);
    * - a connection whose driver already holds the statement prepared: it then sends it at once,
    *   ahead of the COMMIT, where a first use would wait for the prepare's answer.
    */
   #canPipeline(conn: Connection, group: CommitGroup, ends: readonly number[]): boolean {
     if (ends.length !== 1 || group.snapshots.length !== 0) return false;
     if (this.#server?.insertStrategy !== InsertStrategy.batch) return false;
-    if (!this.#writer.isPrepared(conn)) return false;
-    const { events } = group;
-    const first = events[0]!;
-    const offsetInt = isInt32(first.offset);
-    const seqInt = isInt32(first.seq);
-    const timestampInt = isInt32(first.timestamp);
-    const contentTypeInt = isInt32(first.contentType);
-    for (let i = 1; i < events.length; i++) {
-      const e = events[i]!;
-      if (
-        isInt32(e.offset) !== offsetInt ||
-        isInt32(e.seq) !== seqInt ||
-        isInt32(e.timestamp) !== timestampInt ||
-        isInt32(e.contentType) !== contentTypeInt
-      ) {
-        return false;
-      }
-    }
-    return true;
+    return this.#writer.isPrepared(conn);
   }
 
   /**
@@ -1047,15 +1051,12 @@ export class MysqlJournal implements Journal {
           conn.execute(this.#multiRowStatement(end - start), this.#rowParams(events, start, end)),
         );
       } else {
-        const rows = this.#rowArrays(events, start, end);
-        try {
-          await this.#writer.track(
-            conn.batch(`INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`, rows),
-          );
-        } finally {
-          // Kept arrays must not pin the frames that the rows' ids and payloads view.
-          for (const row of rows) row.fill(null);
-        }
+        await this.#writer.track(
+          conn.batch(
+            `INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`,
+            bulkValues(encodeRows(events, start, end)),
+          ),
+        );
       }
       start = end;
     }
@@ -1075,25 +1076,6 @@ export class MysqlJournal implements Journal {
     let p = 0;
     for (let i = start; i < end; i++, p += EVENT_ROW_VALUES) eventRowValues(events[i]!, params, p);
     return params;
-  }
-
-  /**
-   * The rows of `events[start, end)` for `batch()`, in arrays kept from group to group: an array
-   * per row was an eighth of what the server allocated per event. Row i of a group always uses
-   * array i, so statements of one group never share one; the driver is done with them once its
-   * statement answered (`#sendStatements` then empties them), and this journal's next group
-   * starts only after that.
-   */
-  #rowArrays(events: readonly JournalEvent[], start: number, end: number): unknown[][] {
-    const kept = this.#keptRows;
-    const rows = new Array<unknown[]>(end - start);
-    for (let i = start; i < end; i++) {
-      rows[i - start] = eventRowValues(
-        events[i]!,
-        (kept[i] ??= new Array<unknown>(EVENT_ROW_VALUES)),
-      );
-    }
-    return rows;
   }
 
   async #upsertSnapshots(conn: Connection, snapshots: readonly SnapshotRecord[]): Promise<void> {
