@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JournalEvent } from '../../core/index.js';
-import { bulkRowsProblem, encodeRows } from '../src/journal/mysql-bulk-rows.js';
+import { BulkRowEncoder, bulkRowsProblem } from '../src/journal/mysql-bulk-rows.js';
 
 test("this build's driver takes encoded rows", () => {
   assert.equal(bulkRowsProblem, null);
@@ -27,7 +27,7 @@ test('a value of 16 MiB or more gets the 9-byte length prefix, followed by the v
     contentType: 5,
     payload,
   };
-  const rows = encodeRows([event], 0, 1);
+  const rows = new BulkRowEncoder().encode([event], 0, 1);
   // Each value after its indicator byte: shard (4), offset (8), stream (1 + 0), seq (8),
   // id (1 + 16), type (1 + 0), ts (8), correlation id (NULL: the indicator alone),
   // content type (4), then the payload's indicator and its prefix.

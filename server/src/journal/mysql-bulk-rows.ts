@@ -67,39 +67,54 @@ export function bulkValues(rows: EncodedRows): unknown[][] {
   return [row];
 }
 
+/** Statement buffers up to this size are kept for the next statement; larger ones are not. */
+const KEPT_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /**
- * `events[start, end)` as bulk-command rows. The numbers must be safe integers, the strings and
- * byte strings within the columns' sizes (the journal checks both before).
+ * Encodes a journal's statements, one after another, into a buffer it keeps: a buffer per
+ * statement, a few hundred KiB each, counted as external memory by V8, brought on full
+ * collections. The journal encodes its next statement only once the driver answered the one
+ * before, so the driver has long copied that one out by then. One encoder per journal: lanes
+ * share a writer connection, and the driver may start one lane's statement after another lane
+ * encoded its own.
  */
-export function encodeRows(
-  events: readonly JournalEvent[],
-  start: number,
-  end: number,
-): EncodedRows {
-  let capacity = 0;
-  for (let i = start; i < end; i++) {
-    const e = events[i]!;
-    // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    const text = e.stream.length + e.type.length + (e.correlationId?.length ?? 0);
-    capacity += ROW_FIXED_BYTES + 3 * text + e.id.byteLength + e.payload.byteLength;
+export class BulkRowEncoder {
+  #buffer = Buffer.alloc(0);
+
+  /**
+   * `events[start, end)` as bulk-command rows. The numbers must be safe integers, the strings
+   * and byte strings within the columns' sizes (the journal checks both before).
+   */
+  encode(events: readonly JournalEvent[], start: number, end: number): EncodedRows {
+    let capacity = 0;
+    for (let i = start; i < end; i++) {
+      const e = events[i]!;
+      // A UTF-16 code unit is at most 3 bytes of UTF-8.
+      const text = e.stream.length + e.type.length + (e.correlationId?.length ?? 0);
+      capacity += ROW_FIXED_BYTES + 3 * text + e.id.byteLength + e.payload.byteLength;
+    }
+    let buffer = this.#buffer;
+    if (buffer.byteLength < capacity) {
+      buffer = Buffer.allocUnsafe(capacity);
+      if (capacity <= KEPT_BUFFER_BYTES) this.#buffer = buffer;
+    }
+    const out = new RowWriter(buffer);
+    for (let i = start; i < end; i++) {
+      const e = events[i]!;
+      out.int32(e.shard);
+      out.int64(e.offset);
+      out.string(e.stream);
+      out.int64(e.seq);
+      out.bytes(e.id);
+      out.string(e.type);
+      out.int64(e.timestamp);
+      if (e.correlationId === null) out.null();
+      else out.string(e.correlationId);
+      out.int32(e.contentType);
+      out.bytes(e.payload);
+    }
+    return new EncodedRows(buffer, out.at);
   }
-  // A buffer per statement: the driver may send it after the next statement was encoded.
-  const out = new RowWriter(Buffer.allocUnsafe(capacity));
-  for (let i = start; i < end; i++) {
-    const e = events[i]!;
-    out.int32(e.shard);
-    out.int64(e.offset);
-    out.string(e.stream);
-    out.int64(e.seq);
-    out.bytes(e.id);
-    out.string(e.type);
-    out.int64(e.timestamp);
-    if (e.correlationId === null) out.null();
-    else out.string(e.correlationId);
-    out.int32(e.contentType);
-    out.bytes(e.payload);
-  }
-  return new EncodedRows(out.buffer, out.at);
 }
 
 /** Bytes a length-encoded integer of `n` takes (the protocol's int<lenenc>). */

@@ -58,7 +58,7 @@ import {
   readSchemaVersion,
 } from './mysql-migrations.js';
 import { connect, MysqlConnectionPool, withDeadline } from './mysql-pool.js';
-import { bulkRowsProblem, bulkValues, encodeRows } from './mysql-bulk-rows.js';
+import { BulkRowEncoder, bulkRowsProblem, bulkValues } from './mysql-bulk-rows.js';
 import { MysqlWriter } from './mysql-writer.js';
 
 /** How a group's events are written. */
@@ -397,6 +397,7 @@ export class MysqlJournal implements Journal {
   #transientRetries = 0;
   #pipelinedGroups = 0;
   readonly #multiRowSql = new Map<number, string>();
+  readonly #bulkRows = new BulkRowEncoder();
 
   /**
    * `writer`: the writer connection of another journal of this thread to share (see
@@ -1054,7 +1055,7 @@ export class MysqlJournal implements Journal {
         await this.#writer.track(
           conn.batch(
             `INSERT INTO events ${EVENT_COLUMNS} VALUES ${EVENT_PLACEHOLDERS}`,
-            bulkValues(encodeRows(events, start, end)),
+            bulkValues(this.#bulkRows.encode(events, start, end)),
           ),
         );
       }
