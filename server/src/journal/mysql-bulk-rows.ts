@@ -6,11 +6,11 @@
  * the row before (a change starts another bulk command) and writes it with a call of its own,
  * and it checks every row twice before sending. For the journal's rows, whose columns never
  * change type, that came to about 2 µs per event, a quarter of the single-threaded server's
- * CPU on MySQL (docs/decisions/0011-mysql-bulk-rows-encoded-by-the-journal.md). Here a row is
- * a few writes into one buffer.
+ * main thread on MySQL (docs/decisions/0011-mysql-bulk-rows-encoded-by-the-journal.md). Here a
+ * row is a few writes into one buffer.
  *
  * How: the driver has no public way to send encoded rows, so this module wraps one method of its
- * internal bulk command (`BatchBulk.sendComStmtBulkExecute`, mariadb 3.5). When the only row's
+ * internal bulk command (`BatchBulk.sendComStmtBulkExecute`, mariadb 3.5.4). When the only row's
  * first value is an `EncodedRows`, the wrapper sends the statement's header, `COLUMN_TYPES` and
  * the encoded rows; any other `batch()` runs the driver's own code. Preparing the statement,
  * queueing, reading the answer and errors stay the driver's. Where a driver version no longer
@@ -71,12 +71,12 @@ export function bulkValues(rows: EncodedRows): unknown[][] {
 const KEPT_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
- * Encodes a journal's statements, one after another, into a buffer it keeps: a buffer per
- * statement, a few hundred KiB each, counted as external memory by V8, brought on full
- * collections. The journal encodes its next statement only once the driver answered the one
- * before, so the driver has long copied that one out by then. One encoder per journal: lanes
- * share a writer connection, and the driver may start one lane's statement after another lane
- * encoded its own.
+ * Encodes a journal's statements, one after another, into a buffer it keeps, rather than a new
+ * buffer of a few hundred KiB per statement (memory outside the JS heap, which V8 answers with
+ * full collections as it adds up). The journal encodes its next statement only once the driver
+ * answered the one before, so the driver has copied that one out by then. One encoder per
+ * journal: lanes share a writer connection, and the driver may start one lane's statement
+ * after another lane encoded its own.
  */
 export class BulkRowEncoder {
   #buffer = Buffer.alloc(0);

@@ -11,10 +11,9 @@
  * below the server's `max_allowed_packet` (read at `open`), either as multi-row INSERTs
  * through prepared statements or as one `batch()` (MariaDB's bulk protocol) of rows this
  * journal encodes itself, chosen per server at `open`: see docs/decisions/0003 and 0011. The
- * commit resolves only after
- * COMMIT returned. A group that is one INSERT and nothing else sends its COMMIT right behind the
- * INSERT, without waiting for its answer: a statement that fails leaves nothing behind, so that
- * COMMIT then commits nothing (decision 0010).
+ * commit resolves only after COMMIT returned. A group that is one INSERT and nothing else sends
+ * its COMMIT right behind the INSERT, without waiting for its answer: a statement that fails
+ * leaves nothing behind, so that COMMIT then commits nothing (decision 0010).
  *
  * A failing group: when a row breaks a unique key or a column rule, nothing of the group is
  * committed, and the rows are tried again by halves, each half under a savepoint, until every
