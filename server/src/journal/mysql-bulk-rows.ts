@@ -79,117 +79,110 @@ const KEPT_BUFFER_BYTES = 8 * 1024 * 1024;
  * after another lane encoded its own.
  */
 export class BulkRowEncoder {
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
+  #view: DataView = new DataView(this.#buffer.buffer);
+  #at = 0;
 
   /**
    * `events[start, end)` as bulk-command rows. The numbers must be safe integers, the strings
    * and byte strings within the columns' sizes (the journal checks both before).
    */
   encode(events: readonly JournalEvent[], start: number, end: number): EncodedRows {
-    let capacity = 0;
+    this.#at = 0;
     for (let i = start; i < end; i++) {
       const e = events[i]!;
       // A UTF-16 code unit is at most 3 bytes of UTF-8.
       const text = e.stream.length + e.type.length + (e.correlationId?.length ?? 0);
-      capacity += ROW_FIXED_BYTES + 3 * text + e.id.byteLength + e.payload.byteLength;
+      this.#reserve(ROW_FIXED_BYTES + 3 * text + e.id.byteLength + e.payload.byteLength);
+      this.#int32(e.shard);
+      this.#int64(e.offset);
+      this.#string(e.stream);
+      this.#int64(e.seq);
+      this.#bytes(e.id);
+      this.#string(e.type);
+      this.#int64(e.timestamp);
+      if (e.correlationId === null) this.#buffer[this.#at++] = VALUE_IS_NULL;
+      else this.#string(e.correlationId);
+      this.#int32(e.contentType);
+      this.#bytes(e.payload);
     }
-    let buffer = this.#buffer;
-    if (buffer.byteLength < capacity) {
-      buffer = Buffer.allocUnsafe(capacity);
-      if (capacity <= KEPT_BUFFER_BYTES) this.#buffer = buffer;
+    const rows = new EncodedRows(this.#buffer, this.#at);
+    if (this.#buffer.byteLength > KEPT_BUFFER_BYTES) this.#use(Buffer.alloc(0));
+    return rows;
+  }
+
+  /** Room for `bytes` more; a larger buffer keeps what was encoded so far. */
+  #reserve(bytes: number): void {
+    const needed = this.#at + bytes;
+    if (needed <= this.#buffer.byteLength) return;
+    const larger = Buffer.allocUnsafe(Math.max(needed, 2 * this.#buffer.byteLength));
+    this.#buffer.copy(larger, 0, 0, this.#at);
+    this.#use(larger);
+  }
+
+  #use(buffer: Buffer): void {
+    this.#buffer = buffer;
+    this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  #int32(n: number): void {
+    this.#buffer[this.#at++] = VALUE_FOLLOWS;
+    this.#view.setInt32(this.#at, n, true);
+    this.#at += 4;
+  }
+
+  /** A safe integer as 8 bytes, little-endian, two's complement. */
+  #int64(n: number): void {
+    this.#buffer[this.#at++] = VALUE_FOLLOWS;
+    this.#view.setUint32(this.#at, n >>> 0, true);
+    this.#view.setInt32(this.#at + 4, Math.floor(n / 2 ** 32), true);
+    this.#at += 8;
+  }
+
+  #bytes(value: Uint8Array): void {
+    this.#buffer[this.#at++] = VALUE_FOLLOWS;
+    this.#lengthPrefix(value.byteLength);
+    this.#buffer.set(value, this.#at);
+    this.#at += value.byteLength;
+  }
+
+  /** `value` as UTF-8, with its length before it. */
+  #string(value: string): void {
+    const buffer = this.#buffer;
+    buffer[this.#at++] = VALUE_FOLLOWS;
+    // Written after a 1-byte length, the length of nearly every string here, and moved along
+    // when its UTF-8 turns out longer.
+    const length = buffer.write(value, this.#at + 1);
+    const prefix = lengthPrefixBytes(length);
+    if (prefix > 1) buffer.copyWithin(this.#at + prefix, this.#at + 1, this.#at + 1 + length);
+    this.#lengthPrefix(length);
+    this.#at += length;
+  }
+
+  #lengthPrefix(n: number): void {
+    const prefix = lengthPrefixBytes(n);
+    const at = this.#at;
+    if (prefix === 1) {
+      this.#buffer[at] = n;
+    } else if (prefix === 3) {
+      this.#buffer[at] = 0xfc;
+      this.#view.setUint16(at + 1, n, true);
+    } else if (prefix === 4) {
+      this.#buffer[at] = 0xfd;
+      this.#view.setUint16(at + 1, n & 0xffff, true);
+      this.#view.setUint8(at + 3, n >>> 16);
+    } else {
+      this.#buffer[at] = 0xfe;
+      this.#view.setUint32(at + 1, n >>> 0, true);
+      this.#view.setUint32(at + 5, Math.floor(n / 2 ** 32), true);
     }
-    const out = new RowWriter(buffer);
-    for (let i = start; i < end; i++) {
-      const e = events[i]!;
-      out.int32(e.shard);
-      out.int64(e.offset);
-      out.string(e.stream);
-      out.int64(e.seq);
-      out.bytes(e.id);
-      out.string(e.type);
-      out.int64(e.timestamp);
-      if (e.correlationId === null) out.null();
-      else out.string(e.correlationId);
-      out.int32(e.contentType);
-      out.bytes(e.payload);
-    }
-    return new EncodedRows(buffer, out.at);
+    this.#at += prefix;
   }
 }
 
 /** Bytes a length-encoded integer of `n` takes (the protocol's int<lenenc>). */
 function lengthPrefixBytes(n: number): number {
   return n < 251 ? 1 : n < 2 ** 16 ? 3 : n < 2 ** 24 ? 4 : 9;
-}
-
-/** Values of bulk-command rows, each after its indicator byte, into one buffer. */
-class RowWriter {
-  readonly #view: DataView;
-  at = 0;
-
-  constructor(readonly buffer: Buffer) {
-    this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  }
-
-  null(): void {
-    this.buffer[this.at++] = VALUE_IS_NULL;
-  }
-
-  int32(n: number): void {
-    this.buffer[this.at++] = VALUE_FOLLOWS;
-    this.#view.setInt32(this.at, n, true);
-    this.at += 4;
-  }
-
-  /** A safe integer as 8 bytes, little-endian, two's complement. */
-  int64(n: number): void {
-    this.buffer[this.at++] = VALUE_FOLLOWS;
-    this.#view.setUint32(this.at, n >>> 0, true);
-    this.#view.setInt32(this.at + 4, Math.floor(n / 2 ** 32), true);
-    this.at += 8;
-  }
-
-  bytes(value: Uint8Array): void {
-    this.buffer[this.at++] = VALUE_FOLLOWS;
-    this.#lengthPrefix(value.byteLength);
-    this.buffer.set(value, this.at);
-    this.at += value.byteLength;
-  }
-
-  /** `value` as UTF-8, with its length before it. */
-  string(value: string): void {
-    this.buffer[this.at++] = VALUE_FOLLOWS;
-    // Written after a 1-byte length, the length of nearly every string here, and moved along
-    // when its UTF-8 turns out longer.
-    const length = this.buffer.write(value, this.at + 1);
-    const prefix = lengthPrefixBytes(length);
-    if (prefix > 1) this.buffer.copyWithin(this.at + prefix, this.at + 1, this.at + 1 + length);
-    this.#lengthPrefix(length);
-    this.at += length;
-  }
-
-  #lengthPrefix(n: number): void {
-    const prefix = lengthPrefixBytes(n);
-    if (prefix === 1) {
-      this.buffer[this.at++] = n;
-      return;
-    }
-    const view = this.#view;
-    const at = this.at + 1;
-    if (prefix === 3) {
-      this.buffer[this.at] = 0xfc;
-      view.setUint16(at, n, true);
-    } else if (prefix === 4) {
-      this.buffer[this.at] = 0xfd;
-      view.setUint16(at, n & 0xffff, true);
-      view.setUint8(at + 2, n >>> 16);
-    } else {
-      this.buffer[this.at] = 0xfe;
-      view.setUint32(at, n >>> 0, true);
-      view.setUint32(at + 4, Math.floor(n / 2 ** 32), true);
-    }
-    this.at += prefix;
-  }
 }
 
 /** The driver's bulk command, as far as the wrapper below uses it. */
